@@ -1,0 +1,119 @@
+# mms-relay: every command a developer or CI needs. `make help` lists them.
+# Each target installs what it needs itself (virtual environments from the pinned locks).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON := $(shell scripts/find-python)
+VENVS := .venvs
+UV := $(VENVS)/uv/bin/uv
+APP_VENV := .venv
+APP_PY := $(APP_VENV)/bin/python
+SAM_VENV := $(VENVS)/sam
+SAM := $(SAM_VENV)/bin/sam
+MINISTACK_VENV := $(VENVS)/ministack
+
+# uv must not download interpreters (this machine reaches PyPI only) and must use our venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(APP_VENV)
+export SAM_CLI_TELEMETRY := 0
+# `sam build` cross-installs the layer with this pip; python3.13 on PATH serves the python3.13 runtime.
+SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" LAYER_PIP="$(abspath $(SAM_VENV))/bin/python -m pip" AWS_DEFAULT_REGION=us-east-1
+
+# pytest exits 5 when it collected nothing: a run that tests nothing is a failure here.
+define run_pytest
+	$(APP_PY) -m pytest $(1) || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests in $(1): failing" >&2; exit $$rc; }
+endef
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- environments
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(VENVS)/uv
+	$(VENVS)/uv/bin/python -m pip install --quiet --require-hashes -r requirements/uv.txt
+	touch $@
+
+$(APP_VENV)/.synced: uv.lock pyproject.toml $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+$(SAM_VENV)/.synced: requirements/sam.txt $(UV)
+	$(UV) venv --quiet --allow-existing --seed --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip sync --quiet --python $(SAM_VENV)/bin/python requirements/sam.txt
+	touch $@
+
+$(MINISTACK_VENV)/.synced: requirements/ministack.txt $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(MINISTACK_VENV)
+	$(UV) pip sync --quiet --python $(MINISTACK_VENV)/bin/python requirements/ministack.txt
+	touch $@
+
+.PHONY: setup
+setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced ## create every venv from the locks
+
+.PHONY: lock
+lock: $(UV) ## re-resolve the locks and export the layer's requirements
+	$(UV) lock
+	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header \
+		--no-emit-package botocore --no-emit-package urllib3 --no-emit-package jmespath \
+		--no-emit-package python-dateutil --no-emit-package six \
+		-o layers/shared/requirements.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/sam.in -o requirements/sam.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/ministack.in -o requirements/ministack.txt
+
+# ---------------------------------------------------------------- checks
+.PHONY: lint
+lint: $(APP_VENV)/.synced ## ruff lint and format check
+	$(APP_VENV)/bin/ruff check .
+	$(APP_VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: $(APP_VENV)/.synced ## apply ruff fixes and formatting
+	$(APP_VENV)/bin/ruff check --fix .
+	$(APP_VENV)/bin/ruff format .
+
+.PHONY: types
+types: $(APP_VENV)/.synced ## mypy --strict
+	$(APP_VENV)/bin/mypy
+
+.PHONY: validate
+validate: $(SAM_VENV)/.synced ## sam validate --lint
+	$(SAM_ENV) $(SAM) validate --lint
+
+.PHONY: build
+build: $(SAM_VENV)/.synced ## sam build (offline, no Docker)
+	$(SAM_ENV) $(SAM) build
+
+.PHONY: unit
+unit: $(APP_VENV)/.synced ## unit tests (no network)
+	$(call run_pytest,tests/unit)
+
+.PHONY: integration
+integration: $(APP_VENV)/.synced ## integration tests (moto, local peers on 127.0.0.1)
+	$(call run_pytest,tests/integration)
+
+.PHONY: system
+system: setup build ## system tests on the stack deployed to the local emulator
+	$(call run_pytest,tests/system)
+
+.PHONY: test
+test: setup lint types validate build unit integration system ## everything CI runs
+
+# ---------------------------------------------------------------- local stack
+.PHONY: demo
+demo: setup build ## bring the local stack up, run the main job, print what happened, tear down
+	$(APP_PY) -m devstack demo
+
+.PHONY: bench
+bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
+	$(APP_PY) -m bench
+
+.PHONY: clean
+clean: ## remove build output (keeps the venvs)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: distclean
+distclean: clean ## remove build output and every venv
+	rm -rf $(APP_VENV) $(VENVS)

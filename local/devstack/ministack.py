@@ -1,0 +1,169 @@
+"""Run the ministack emulator as a child process on a free 127.0.0.1 port.
+
+Each run gets its own port (the OS picks it) and its own state folder, removed on stop, so two
+runs on one machine never share anything. The child's environment is built from scratch: the
+emulated Lambda functions inherit it, so it must hold no secrets (see docs/local-stack.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 10.0
+# Credentials of the emulator's root account. Not secrets: ministack accepts them by design.
+LOCAL_ACCESS_KEY_ID = "test"
+LOCAL_SECRET_ACCESS_KEY = "test"  # noqa: S105
+LOCAL_REGION = "us-east-1"
+# Variables copied from our environment into the emulator's; everything else is left out.
+_PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+class MinistackError(RuntimeError):
+    """The emulator did not start or stopped unexpectedly."""
+
+
+def free_port() -> int:
+    """A port that was free on 127.0.0.1 a moment ago (the OS chose it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Ministack:
+    """One emulator process: ``start()`` waits until it is healthy, ``stop()`` removes every trace."""
+
+    def __init__(self, executable: Path, *, enforce_iam: bool = True) -> None:
+        self._executable = executable
+        self._enforce_iam = enforce_iam
+        self._process: subprocess.Popen[bytes] | None = None
+        self._workdir: Path | None = None
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def workdir(self) -> Path:
+        if self._workdir is None:
+            raise MinistackError("ministack is not running")
+        return self._workdir
+
+    def start(self) -> Ministack:
+        if not self._executable.exists():
+            raise MinistackError(f"ministack not found at {self._executable}; run `make setup`")
+        self._workdir = Path(tempfile.mkdtemp(prefix="mmsrelay-ministack-"))
+        for attempt in range(3):  # a port taken between our probe and the bind: try another
+            self.port = free_port()
+            self._spawn()
+            if self._wait_healthy():
+                logger.info("ministack ready on %s (attempt %d)", self.endpoint, attempt + 1)
+                return self
+            self._terminate()
+        log_tail = self.log_tail()
+        self.stop()
+        raise MinistackError(f"ministack did not become healthy; log tail:\n{log_tail}")
+
+    def _spawn(self) -> None:
+        state = self.workdir / "state"
+        tmp = self.workdir / "tmp"
+        state.mkdir(exist_ok=True)
+        tmp.mkdir(exist_ok=True)
+        env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
+        env.update(
+            {
+                "HOME": str(self.workdir),
+                "TMPDIR": str(tmp),
+                "STATE_DIR": str(state),
+                "BIND_HOST": "127.0.0.1",
+                "GATEWAY_PORT": str(self.port),
+                "MINISTACK_REGION": LOCAL_REGION,
+                "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "AUTH": "true" if self._enforce_iam else "false",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        log = (self.workdir / "ministack.log").open("ab")
+        self._process = subprocess.Popen(
+            [str(self._executable)],
+            env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() reaches the function processes too
+        )
+        log.close()
+
+    def _wait_healthy(self) -> bool:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                return False
+            health = f"{self.endpoint}/_ministack/health"
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(health, timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    return True
+            time.sleep(0.2)
+        return False
+
+    def reset(self) -> None:
+        """Wipe every emulated service back to empty."""
+        request = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def log_tail(self, lines: int = 40) -> str:
+        if self._workdir is None:
+            return ""
+        log = self._workdir / "ministack.log"
+        if not log.exists():
+            return ""
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+    def _terminate(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT_SECONDS)
+
+    def stop(self) -> None:
+        self._terminate()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> Ministack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,160 @@
+"""Build and deploy the repository's template to the local emulator with SAM CLI.
+
+The template is the one used in AWS; what differs locally is only parameter overrides (read from
+samconfig.toml's ``local`` environment) and the emulator endpoint (``AWS_ENDPOINT_URL``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
+
+logger = logging.getLogger(__name__)
+
+BUILD_TIMEOUT_SECONDS = 600
+DEPLOY_TIMEOUT_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class RepoPaths:
+    """Where the repository keeps what the local stack needs (created by ``make setup``)."""
+
+    root: Path
+
+    @classmethod
+    def discover(cls) -> RepoPaths:
+        return cls(Path(__file__).resolve().parents[2])
+
+    @property
+    def template(self) -> Path:
+        return self.root / "template.yaml"
+
+    @property
+    def samconfig(self) -> Path:
+        return self.root / "samconfig.toml"
+
+    @property
+    def sam(self) -> Path:
+        return Path(os.environ.get("MMSRELAY_SAM", self.root / ".venvs/sam/bin/sam"))
+
+    @property
+    def ministack(self) -> Path:
+        return Path(os.environ.get("MMSRELAY_MINISTACK", self.root / ".venvs/ministack/bin/ministack"))
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / ".aws-sam" / "local-build"
+
+
+def host_architecture() -> str:
+    """The Lambda architecture matching this machine (functions run on the host locally)."""
+    return "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
+
+
+def emulator_python_version(ministack: Path) -> str:
+    """X.Y of the interpreter ministack runs functions on: the layer's wheels must match it."""
+    python = ministack.parent / "python"
+    answer = subprocess.run(
+        [str(python), "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return answer.stdout.strip()
+
+
+def local_parameter_overrides(paths: RepoPaths, extra: dict[str, str] | None = None) -> list[str]:
+    """samconfig.toml's local overrides, this machine's architecture, then ``extra``."""
+    config = tomllib.loads(paths.samconfig.read_text())
+    configured = config["local"]["deploy"]["parameters"]["parameter_overrides"]
+    overrides = dict(item.split("=", 1) for item in shlex.split(configured))
+    overrides["Architecture"] = host_architecture()
+    overrides.update(extra or {})
+    return [f"{name}={value}" for name, value in overrides.items()]
+
+
+class SamCli:
+    """Runs SAM CLI from its own venv against the emulator."""
+
+    def __init__(self, paths: RepoPaths) -> None:
+        self._paths = paths
+
+    def _env(self, endpoint: str | None) -> dict[str, str]:
+        env = dict(os.environ)
+        # python3.13 (this interpreter's folder) first on PATH, for SAM's python3.13 build checks.
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["SAM_CLI_TELEMETRY"] = "0"
+        env["LAYER_PIP"] = f"{self._paths.sam.parent / 'python'} -m pip"
+        env["LAYER_PYTHON_VERSION"] = emulator_python_version(self._paths.ministack)
+        env["AWS_DEFAULT_REGION"] = LOCAL_REGION
+        if endpoint is not None:
+            env["AWS_ENDPOINT_URL"] = endpoint
+            env["AWS_ACCESS_KEY_ID"] = LOCAL_ACCESS_KEY_ID
+            env["AWS_SECRET_ACCESS_KEY"] = LOCAL_SECRET_ACCESS_KEY
+            env.pop("AWS_PROFILE", None)
+            env.pop("AWS_SESSION_TOKEN", None)
+        return env
+
+    def _run(self, args: list[str], endpoint: str | None, timeout: int) -> None:
+        command = [str(self._paths.sam), *args]
+        logger.debug("running %s", shlex.join(command))
+        result = subprocess.run(
+            command,
+            cwd=self._paths.root,
+            env=self._env(endpoint),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            raise RuntimeError(f"sam {args[0]} failed ({result.returncode}):\n{output}")
+
+    def build(self) -> Path:
+        """``sam build`` into the local build folder (cached between runs); returns the built template."""
+        self._run(
+            [
+                "build",
+                "--template-file",
+                str(self._paths.template),
+                "--build-dir",
+                str(self._paths.build_dir),
+                "--cache-dir",
+                str(self._paths.build_dir.with_name("local-cache")),
+                "--cached",
+            ],
+            endpoint=None,
+            timeout=BUILD_TIMEOUT_SECONDS,
+        )
+        return self._paths.build_dir / "template.yaml"
+
+    def deploy(self, built_template: Path, endpoint: str, stack_name: str, overrides: list[str]) -> None:
+        self._run(
+            [
+                "deploy",
+                "--config-file",
+                str(self._paths.samconfig),
+                "--config-env",
+                "local",
+                "--template-file",
+                str(built_template),
+                "--stack-name",
+                stack_name,
+                "--no-progressbar",
+                "--parameter-overrides",
+                *overrides,
+            ],
+            endpoint=endpoint,
+            timeout=DEPLOY_TIMEOUT_SECONDS,
+        )

@@ -1,0 +1,119 @@
+"""The local stack: the emulator, the template deployed on it, and handles to what was deployed."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, Ministack
+from devstack.sam import RepoPaths, SamCli, local_parameter_overrides
+
+logger = logging.getLogger(__name__)
+
+STACK_NAME = "mms-relay-local"
+
+
+@dataclass
+class DeployedStack:
+    """What a test or the demo needs of a deployed stack."""
+
+    endpoint: str
+    outputs: dict[str, str]
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the emulator (cached per service)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.endpoint,
+                region_name=LOCAL_REGION,
+                aws_access_key_id=LOCAL_ACCESS_KEY_ID,
+                aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
+                config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2}),
+            )
+        return self._clients[service]
+
+    @property
+    def api_url(self) -> str:
+        """The API's base URL as the emulator serves it.
+
+        The ``ApiUrl`` output is the AWS form (``https://<id>.execute-api.<region>.amazonaws.com/<stage>``);
+        ministack serves the same API at ``<endpoint>/restapis/<id>/<stage>/_user_request_``.
+        """
+        host, _, stage = self.outputs["ApiUrl"].removeprefix("https://").partition("/")
+        api_id = host.split(".", 1)[0]
+        return f"{self.endpoint}/restapis/{api_id}/{stage}/_user_request_"
+
+    def webhook_credentials(self) -> tuple[str, str]:
+        """The Basic credentials the template generated for the gateway's webhook posts."""
+        secret = self.client("secretsmanager").get_secret_value(
+            SecretId=self.outputs["WebhookCredentialsSecretArn"]
+        )
+        document = json.loads(secret["SecretString"])
+        return document["username"], document["password"]
+
+
+class LocalStack:
+    """Starts the emulator, builds and deploys the template, and tears everything down on exit.
+
+    Local workarounds for what the emulator lacks live here, never in the template:
+    DynamoDB TTL is switched on after the deploy (ministack ignores ``TimeToLiveSpecification``).
+    """
+
+    def __init__(self, paths: RepoPaths | None = None, extra_overrides: dict[str, str] | None = None) -> None:
+        self._paths = paths or RepoPaths.discover()
+        self._extra = extra_overrides or {}
+        self._ministack = Ministack(self._paths.ministack)
+        self.stack: DeployedStack | None = None
+
+    def up(self, progress: Any = logger.info) -> DeployedStack:
+        sam = SamCli(self._paths)
+        started = time.monotonic()
+        progress("building the template (sam build)")
+        built = sam.build()
+        progress("starting ministack")
+        self._ministack.start()
+        try:
+            progress(f"deploying to ministack at {self._ministack.endpoint} (sam deploy)")
+            sam.deploy(
+                built,
+                self._ministack.endpoint,
+                STACK_NAME,
+                local_parameter_overrides(self._paths, self._extra),
+            )
+            stack = DeployedStack(self._ministack.endpoint, {})
+            described = stack.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
+            stack.outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
+            stack.client("dynamodb").update_time_to_live(
+                TableName=stack.outputs["MessagesTableName"],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
+            )
+        except BaseException:
+            self.down()
+            raise
+        self.stack = stack
+        progress(f"local stack up in {time.monotonic() - started:.1f}s")
+        return stack
+
+    def emulator_log_tail(self, lines: int = 60) -> str:
+        return self._ministack.log_tail(lines)
+
+    def down(self) -> None:
+        self._ministack.stop()
+        self.stack = None
+
+    def __enter__(self) -> DeployedStack:
+        return self.up()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.down()
