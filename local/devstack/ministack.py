@@ -1,8 +1,9 @@
-"""Run the ministack emulator as a child process on a free 127.0.0.1 port.
+"""Run the ministack emulator as a child process on a free 127.0.0.1 port, over HTTPS.
 
-Each run gets its own port (the OS picks it) and its own state folder, removed on stop, so two
-runs on one machine never share anything. The child's environment is built from scratch: the
-emulated Lambda functions inherit it, so it must hold no secrets (see docs/local-stack.md).
+Each run gets its own port (the OS picks it), its own state folder and its own throwaway CA,
+removed on stop, so two runs on one machine never share anything. The child's environment is
+built from scratch: the emulated Lambda functions inherit it, so it must hold no secrets
+(docs/local-stack.md). TLS matters: the media bucket's policy refuses requests without it, as in AWS.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -20,6 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+
+from devstack.tls import ServerCertificate, issue_local_certificate
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +57,19 @@ class Ministack:
         self._enforce_iam = enforce_iam
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
+        self._certificate: ServerCertificate | None = None
         self.port = 0
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The PEM file that clients of the emulator trust."""
+        if self._certificate is None:
+            raise MinistackError("ministack is not running")
+        return self._certificate.ca_file
 
     @property
     def workdir(self) -> Path:
@@ -69,6 +81,7 @@ class Ministack:
         if not self._executable.exists():
             raise MinistackError(f"ministack not found at {self._executable}; run `make setup`")
         self._workdir = Path(tempfile.mkdtemp(prefix="mmsrelay-ministack-"))
+        self._certificate = issue_local_certificate(self._workdir / "tls")
         for attempt in range(3):  # a port taken between our probe and the bind: try another
             self.port = free_port()
             self._spawn()
@@ -85,6 +98,8 @@ class Ministack:
         tmp = self.workdir / "tmp"
         state.mkdir(exist_ok=True)
         tmp.mkdir(exist_ok=True)
+        certificate = self._certificate
+        assert certificate is not None
         env = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
         env.update(
             {
@@ -98,6 +113,12 @@ class Ministack:
                 "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "AUTH": "true" if self._enforce_iam else "false",
+                "USE_SSL": "1",
+                "MINISTACK_SSL_CERT": str(certificate.cert_file),
+                "MINISTACK_SSL_KEY": str(certificate.key_file),
+                # The functions inherit these: they call the emulator back over TLS and trust its CA.
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_CA_BUNDLE": str(certificate.ca_file),
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
@@ -114,13 +135,14 @@ class Ministack:
 
     def _wait_healthy(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        context = ssl.create_default_context(cafile=str(self.ca_file))
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 return False
             health = f"{self.endpoint}/_ministack/health"
             with (
                 contextlib.suppress(OSError, urllib.error.URLError),
-                urllib.request.urlopen(health, timeout=2) as answer,
+                urllib.request.urlopen(health, timeout=2, context=context) as answer,
             ):
                 if answer.status == 200:
                     return True
@@ -130,7 +152,9 @@ class Ministack:
     def reset(self) -> None:
         """Wipe every emulated service back to empty."""
         request = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        with urllib.request.urlopen(
+            request, timeout=10, context=ssl.create_default_context(cafile=str(self.ca_file))
+        ):
             pass
 
     def log_tail(self, lines: int = 40) -> str:
@@ -159,6 +183,7 @@ class Ministack:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+            self._certificate = None
 
     def __enter__(self) -> Ministack:
         return self.start()

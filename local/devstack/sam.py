@@ -89,7 +89,7 @@ class SamCli:
     def __init__(self, paths: RepoPaths) -> None:
         self._paths = paths
 
-    def _env(self, endpoint: str | None) -> dict[str, str]:
+    def _env(self, endpoint: str | None, ca_file: Path | None) -> dict[str, str]:
         env = dict(os.environ)
         # python3.13 (this interpreter's folder) first on PATH, for SAM's python3.13 build checks.
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -102,16 +102,18 @@ class SamCli:
             env["AWS_ACCESS_KEY_ID"] = LOCAL_ACCESS_KEY_ID
             env["AWS_SECRET_ACCESS_KEY"] = LOCAL_SECRET_ACCESS_KEY
             env.pop("AWS_PROFILE", None)
+        if ca_file is not None:
+            env["AWS_CA_BUNDLE"] = str(ca_file)
             env.pop("AWS_SESSION_TOKEN", None)
         return env
 
-    def _run(self, args: list[str], endpoint: str | None, timeout: int) -> None:
+    def _run(self, args: list[str], endpoint: str | None, timeout: int, ca_file: Path | None = None) -> None:
         command = [str(self._paths.sam), *args]
         logger.debug("running %s", shlex.join(command))
         result = subprocess.run(
             command,
             cwd=self._paths.root,
-            env=self._env(endpoint),
+            env=self._env(endpoint, ca_file),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -139,7 +141,9 @@ class SamCli:
         )
         return self._paths.build_dir / "template.yaml"
 
-    def deploy(self, built_template: Path, endpoint: str, stack_name: str, overrides: list[str]) -> None:
+    def deploy(
+        self, built_template: Path, endpoint: str, ca_file: Path, stack_name: str, overrides: list[str]
+    ) -> None:
         self._run(
             [
                 "deploy",
@@ -157,4 +161,5 @@ class SamCli:
             ],
             endpoint=endpoint,
             timeout=DEPLOY_TIMEOUT_SECONDS,
+            ca_file=ca_file,
         )

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +26,7 @@ class DeployedStack:
     """What a test or the demo needs of a deployed stack."""
 
     endpoint: str
+    ca_file: Path  # the emulator's CA: pass as ``verify=`` to HTTP clients
     outputs: dict[str, str]
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -34,6 +36,7 @@ class DeployedStack:
             self._clients[service] = boto3.client(
                 service,  # type: ignore[call-overload]
                 endpoint_url=self.endpoint,
+                verify=str(self.ca_file),
                 region_name=LOCAL_REGION,
                 aws_access_key_id=LOCAL_ACCESS_KEY_ID,
                 aws_secret_access_key=LOCAL_SECRET_ACCESS_KEY,
@@ -83,13 +86,9 @@ class LocalStack:
         self._ministack.start()
         try:
             progress(f"deploying to ministack at {self._ministack.endpoint} (sam deploy)")
-            sam.deploy(
-                built,
-                self._ministack.endpoint,
-                STACK_NAME,
-                local_parameter_overrides(self._paths, self._extra),
-            )
-            stack = DeployedStack(self._ministack.endpoint, {})
+            overrides = local_parameter_overrides(self._paths, self._extra)
+            sam.deploy(built, self._ministack.endpoint, self._ministack.ca_file, STACK_NAME, overrides)
+            stack = DeployedStack(self._ministack.endpoint, self._ministack.ca_file, {})
             described = stack.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
             stack.outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
             stack.client("dynamodb").update_time_to_live(

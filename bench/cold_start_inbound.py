@@ -1,0 +1,126 @@
+"""Cold start of the inbound function, against its floor (bench/README.md).
+
+Each sample is a fresh Python process (this venv's interpreter: 3.13, the runtime's version)
+that imports the handler and serves its first request: an MO with one attachment, so it reads
+the webhook secret, writes the item, fetches the image from a local media host, stores it in S3
+and records it. AWS is a moto server on 127.0.0.1; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+import boto3
+
+from bench.coldstart.harness import ROOT, Variant, child_environment, figure, local_aws, run_rounds
+from gatewaysim import images
+from gatewaysim.media_host import MediaHost
+from tests.support import EVENT_PASSWORD, EVENT_USERNAME, load_event
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
+TARGET_RATIO = 1.4
+LAYER = ROOT / "layers" / "shared"
+FUNCTION = ROOT / "functions" / "inbound"
+CHILDREN = ROOT / "bench" / "coldstart"
+
+
+def provision(endpoint: str) -> dict[str, str]:
+    """The resources the template would create, on the moto server."""
+    session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")  # noqa: S106 (moto)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    dynamodb.create_table(
+        TableName="messages",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    session.client("s3", endpoint_url=endpoint).create_bucket(Bucket="media")
+    queue = session.client("sqs", endpoint_url=endpoint).create_queue(QueueName="media-retry")["QueueUrl"]
+    secret = session.client("secretsmanager", endpoint_url=endpoint).create_secret(
+        Name="webhook", SecretString=json.dumps({"username": EVENT_USERNAME, "password": EVENT_PASSWORD})
+    )["ARN"]
+    return {
+        "POWERTOOLS_SERVICE_NAME": "mms-relay",
+        "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+        "MESSAGES_TABLE_NAME": "messages",
+        "MEDIA_BUCKET_NAME": "media",
+        "MEDIA_RETRY_QUEUE_URL": queue,
+        "MEDIA_ALLOWED_HOSTS": "127.0.0.1",
+        "ALLOW_INSECURE_MEDIA_FETCH": "true",
+        "MAX_MEDIA_BYTES": "5242880",
+        "MEDIA_RETRY_MAX_ATTEMPTS": "8",
+        "MEDIA_RETRY_FIRST_DELAY_SECONDS": "30",
+        "MESSAGE_RETENTION_DAYS": "400",
+        "DEFAULT_COUNTRY_CODE": "1",
+        "WEBHOOK_CREDENTIALS_SECRET_ARN": secret,
+        "MAX_WEBHOOK_BODY_BYTES": "262144",
+    }
+
+
+def main() -> None:
+    print("cold start, inbound function: preparing moto server and media host", file=sys.stderr)
+    with local_aws() as endpoint, MediaHost() as media, tempfile.TemporaryDirectory() as scratch:
+        settings = provision(endpoint)
+        media_url = media.add("photo.png", images.png(64, 64), "image/png")
+        folder = Path(scratch)
+
+        def handler_event(number: int, variant: str) -> list[str]:
+            event = load_event("inbound_post.json")
+            event["body"] = urlencode(
+                {
+                    "transactionGUID": str(uuid.uuid4()).upper(),
+                    "source": "13105551212",
+                    "sourceCountryCode": "1",
+                    "destination": "12223334444",
+                    "messageText": "bench",
+                    "mmsURL": media_url,
+                }
+            )
+            path = folder / f"{variant}-{number}.json"
+            path.write_text(json.dumps(event))
+            module = "app" if variant == "handler" else "inbound_plain"
+            return [str(CHILDREN / "invoke.py"), module, str(path), "stored"]
+
+        def floor_setup(number: int) -> list[str]:
+            path = folder / f"floor-{number}.json"
+            path.write_text(
+                json.dumps(
+                    {
+                        "secret_arn": settings["WEBHOOK_CREDENTIALS_SECRET_ARN"],
+                        "table": "messages",
+                        "bucket": "media",
+                        "guid": str(uuid.uuid4()).upper(),
+                        "media_url": media_url,
+                    }
+                )
+            )
+            return [str(CHILDREN / "inbound_floor.py"), str(path)]
+
+        variants = [
+            # Same sys.path for every variant: in Lambda the floor would see /var/task and /opt too.
+            Variant("floor", floor_setup, (FUNCTION, LAYER)),
+            Variant("handler", lambda n: handler_event(n, "handler"), (FUNCTION, LAYER)),
+            Variant("plain", lambda n: handler_event(n, "plain"), (CHILDREN, FUNCTION, LAYER)),
+        ]
+        medians = run_rounds(
+            variants, ROUNDS, lambda variant: child_environment(endpoint, settings, variant.pythonpath)
+        )
+    floor = medians["floor"]
+    print(figure("inbound_cold_start_floor", floor, "ms", "floor", floor))
+    print(figure("inbound_cold_start", medians["handler"], "ms", "floor", floor, TARGET_RATIO))
+    print(figure("inbound_cold_start_plain_imports", medians["plain"], "ms", "floor", floor))
+
+
+if __name__ == "__main__":
+    main()

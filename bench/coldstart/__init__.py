@@ -1,0 +1,1 @@
+"""Cold-start benchmarks: a fresh interpreter per sample, timed from spawn to exit."""

@@ -1,0 +1,114 @@
+"""Times fresh child interpreters against a local AWS (moto server) and a local media host.
+
+A sample is the time from spawning the interpreter to the moment its first answer is ready: the
+child writes one byte to a pipe (``BENCH_READY_FD``) right after the handler returns. Interpreter
+teardown is not counted: Lambda keeps the process for the next request. Every variant runs in
+the same rounds, in rotating order, so machine noise hits all of them alike; the median of each
+is compared with the floor measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from moto.server import ThreadedMotoServer
+
+from devstack.ministack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD_TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    # Given the round number, the argv to run (files it needs are prepared by the callable).
+    argv: Callable[[int], list[str]]
+    pythonpath: tuple[Path, ...]
+
+
+@contextmanager
+def local_aws() -> Iterator[str]:
+    """A moto server on a free 127.0.0.1 port; yields its endpoint."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def child_environment(endpoint: str, extra: dict[str, str], pythonpath: tuple[Path, ...]) -> dict[str, str]:
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", ""),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "PYTHONPATH": os.pathsep.join(str(path) for path in pythonpath),
+    }
+    environment.update(extra)
+    return environment
+
+
+def run_rounds(
+    variants: list[Variant], rounds: int, environment: Callable[[Variant], dict[str, str]]
+) -> dict[str, float]:
+    """Median wall time (ms) of each variant, from spawn to exit, over ``rounds`` rounds."""
+    samples: dict[str, list[float]] = {variant.name: [] for variant in variants}
+    for number in range(rounds + 1):
+        order = variants[number % len(variants) :] + variants[: number % len(variants)]
+        for variant in order:
+            elapsed = time_to_first_answer([sys.executable, *variant.argv(number)], environment(variant))
+            if number > 0:  # round 0 warms the file cache and writes bytecode caches
+                samples[variant.name].append(elapsed)
+        print(f"  round {number}/{rounds} done", file=sys.stderr, flush=True)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def time_to_first_answer(argv: list[str], environment: dict[str, str]) -> float:
+    """Milliseconds from spawn to the child's ready byte; fails unless the child then exits 0."""
+    read_end, write_end = os.pipe()
+    try:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            argv,
+            env={**environment, "BENCH_READY_FD": str(write_end)},
+            pass_fds=(write_end,),
+            stdout=subprocess.DEVNULL,
+        )
+        os.close(write_end)
+        write_end = -1
+        readable, _, _ = select.select([read_end], [], [], CHILD_TIMEOUT_SECONDS)
+        ready = bool(readable) and os.read(read_end, 1) == b"1"
+        elapsed = (time.perf_counter() - started) * 1000
+        code = child.wait(timeout=CHILD_TIMEOUT_SECONDS)
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    if not ready or code != 0:
+        raise RuntimeError(f"{argv[1]} failed (exit {code}, ready={ready})")
+    return elapsed
+
+
+def figure(
+    name: str, value: float, unit: str, baseline_name: str, baseline: float, target: float | None = None
+) -> str:
+    ratio = value / baseline
+    verdict = ""
+    if target is not None:
+        verdict = f"; target <= {target:.2f}x: {'met' if ratio <= target else 'NOT MET'}"
+    return f"{name}: {value:.1f} {unit} ({ratio:.2f}x {baseline_name}{verdict})"

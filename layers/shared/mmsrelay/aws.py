@@ -1,0 +1,41 @@
+"""AWS clients, created once per execution environment and handed to adapters.
+
+Timeouts are short and retries bounded: a webhook must answer the gateway within API Gateway's
+29 seconds, and SQS redelivers what a worker could not finish.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
+_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def s3_client() -> S3Client:
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
+def sqs_client() -> SQSClient:
+    return boto3.client("sqs", config=_CONFIG)
+
+
+@cache
+def secretsmanager_client() -> SecretsManagerClient:
+    return boto3.client("secretsmanager", config=_CONFIG)

@@ -1,0 +1,196 @@
+"""Copying one inbound attachment to S3, now or later.
+
+An attachment is copied inline while the webhook has time; an attachment whose host failed
+transiently (or that ran out of time) goes to the media retry queue with a growing delay, and is
+marked ``failed`` after a bounded number of attempts. Permanent failures (a blocked URL, a type
+not allowed, too large, a 404) are marked ``failed`` at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mmsrelay.errors import PermanentError, TransientError
+from mmsrelay.media.content_types import extension_for
+from mmsrelay.media.errors import MediaError
+from mmsrelay.media.store import StoredObject
+from mmsrelay.observability import COUNT, MetricsSink
+from mmsrelay.storage.messages import StoredMedia
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+logger = logging.getLogger(__name__)
+
+MAX_DELAY_SECONDS = 900  # SQS's largest per-message delay
+
+
+class RetryQueueUnavailable(TransientError):
+    """The retry job could not be queued."""
+
+
+@dataclass(frozen=True)
+class MediaJob:
+    transaction_guid: str
+    index: int
+    source_url: str
+    received_at: str  # ISO time of the message: dates the S3 key
+    attempt: int = 1
+
+    def next_attempt(self) -> MediaJob:
+        return replace(self, attempt=self.attempt + 1)
+
+    def s3_key(self, content_type: str) -> str:
+        """``inbound/YYYY/MM/DD/<transactionGUID>/<n>.<ext>``."""
+        year, month, day = self.received_at[:10].split("-")
+        return (
+            f"inbound/{year}/{month}/{day}/{self.transaction_guid}/{self.index}.{extension_for(content_type)}"
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, body: str) -> MediaJob:
+        document = json.loads(body)
+        return cls(
+            transaction_guid=str(document["transaction_guid"]),
+            index=int(document["index"]),
+            source_url=str(document["source_url"]),
+            received_at=str(document["received_at"]),
+            attempt=int(document["attempt"]),
+        )
+
+
+def retry_delay(attempt: int, first_delay: int) -> int:
+    """Seconds before attempt number ``attempt`` (2 and up): the first delay, doubling, capped at 900."""
+    delay: int = first_delay * 2 ** max(0, attempt - 2)
+    return min(MAX_DELAY_SECONDS, delay)
+
+
+class MediaRetryQueue:
+    """Queues media jobs with growing delays. The SQS client is created on first use only: most
+    messages never need a retry, and a cold start should not pay for a client it does not use."""
+
+    def __init__(self, client: Callable[[], SQSClient], queue_url: str, first_delay_seconds: int) -> None:
+        self._client = client
+        self._queue_url = queue_url
+        self._first_delay = first_delay_seconds
+
+    def schedule(self, job: MediaJob) -> None:
+        try:
+            self._client().send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=job.to_json(),
+                DelaySeconds=retry_delay(job.attempt, self._first_delay),
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise RetryQueueUnavailable("media retry queue unavailable") from error
+
+
+class RetryScheduler(Protocol):
+    def schedule(self, job: MediaJob) -> None: ...
+
+
+class Download(Protocol):
+    @property
+    def content_type(self) -> str: ...
+
+    def chunks(self, chunk_size: int = ...) -> Iterator[bytes]: ...
+
+
+class MediaSource(Protocol):
+    """Where attachments are fetched from (``mmsrelay.media.fetcher.MediaFetcher``)."""
+
+    def open(self, url: str) -> AbstractContextManager[Download]: ...
+
+
+class MediaSink(Protocol):
+    """Where attachments are stored (``mmsrelay.media.store.S3MediaStore``)."""
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], content_type: str) -> StoredObject: ...
+
+
+class MediaRecords(Protocol):
+    """The repository's media methods (``mmsrelay.storage.messages.MessageRepository``)."""
+
+    def record_media_stored(
+        self, transaction_guid: str, index: int, media: StoredMedia, at: datetime
+    ) -> bool: ...
+
+    def record_media_failed(
+        self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime
+    ) -> bool: ...
+
+
+MediaOutcome = Literal["stored", "failed", "retry_scheduled", "already_done"]
+
+
+class MediaCopier:
+    def __init__(
+        self,
+        fetcher: MediaSource,
+        store: MediaSink,
+        repository: MediaRecords,
+        retries: RetryScheduler,
+        metrics: MetricsSink,
+        max_attempts: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._fetcher = fetcher
+        self._store = store
+        self._repository = repository
+        self._retries = retries
+        self._metrics = metrics
+        self._max_attempts = max_attempts
+        self._clock = clock
+
+    def copy(self, job: MediaJob) -> MediaOutcome:
+        """One attempt at copying ``job``'s attachment; schedules or records what follows."""
+        log = {"transaction_guid": job.transaction_guid, "media_index": job.index, "attempt": job.attempt}
+        try:
+            with self._fetcher.open(job.source_url) as download:
+                stored = self._store.put_stream(
+                    job.s3_key(download.content_type), download.chunks(), download.content_type
+                )
+        except PermanentError as error:
+            return self._fail(job, _reason(error), log)
+        except TransientError as error:
+            if job.attempt >= self._max_attempts:
+                return self._fail(job, f"{_reason(error)} (after {job.attempt} attempts)", log)
+            self.defer(job.next_attempt())
+            logger.warning("media copy failed, retry scheduled", extra={**log, "reason": _reason(error)})
+            return "retry_scheduled"
+        media = StoredMedia(stored.key, stored.content_type, stored.size, stored.sha256_hex)
+        if not self._repository.record_media_stored(job.transaction_guid, job.index, media, self._clock()):
+            return "already_done"
+        self._metrics.add_metric(name="MediaStored", unit=COUNT, value=1)
+        logger.info("media stored", extra={**log, "content_type": stored.content_type, "size": stored.size})
+        return "stored"
+
+    def defer(self, job: MediaJob) -> None:
+        """Leaves the attachment pending and queues ``job`` for later."""
+        self._retries.schedule(job)
+
+    def _fail(self, job: MediaJob, reason: str, log: dict[str, object]) -> MediaOutcome:
+        if not self._repository.record_media_failed(
+            job.transaction_guid, job.index, reason, job.attempt, self._clock()
+        ):
+            return "already_done"
+        self._metrics.add_metric(name="MediaFailed", unit=COUNT, value=1)
+        logger.error("media copy failed for good", extra={**log, "reason": reason})
+        return "failed"
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, MediaError):
+        return error.reason
+    return type(error).__name__

@@ -1,0 +1,1 @@
+"""DynamoDB access: item layouts and the repository that reads and writes them."""

@@ -1,0 +1,93 @@
+"""Table item layouts and their mapping to and from the domain, written out explicitly.
+
+Keys (DESIGN: one table, ``pk``/``sk``):
+- ``TX#<transactionGUID>`` / ``TX``: one gateway transaction (an inbound message here).
+- ``gsi1pk = NUM#<handset number>``, ``gsi1sk = <ISO time>#<pk>``: a number's conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from mmsrelay.inbound.message import InboundMessage
+
+TRANSACTION_SK = "TX"
+INBOUND_STATUS = "received"
+MEDIA_PENDING = "pending"
+MEDIA_STORED = "stored"
+MEDIA_FAILED = "failed"
+
+AttributeMap = dict[str, Any]
+
+
+def transaction_key(transaction_guid: str) -> AttributeMap:
+    return {"pk": {"S": f"TX#{transaction_guid}"}, "sk": {"S": TRANSACTION_SK}}
+
+
+def iso_time(moment: datetime) -> str:
+    """UTC, millisecond precision, sortable: ``2026-11-25T16:20:01.123Z``."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def inbound_item(message: InboundMessage, retention: timedelta) -> AttributeMap:
+    received = iso_time(message.received_at)
+    pk = f"TX#{message.transaction_guid}"
+    item: AttributeMap = {
+        "pk": {"S": pk},
+        "sk": {"S": TRANSACTION_SK},
+        "entity": {"S": "transaction"},
+        "direction": {"S": "inbound"},
+        "transactionGuid": {"S": message.transaction_guid},
+        "from": {"S": message.sender},
+        "to": {"S": message.recipient},
+        "text": {"S": message.text},
+        "status": {"S": INBOUND_STATUS},
+        "receivedAt": {"S": received},
+        "statusAt": {"S": received},
+        "media": {"L": [_pending_media(a.index, a.source_url) for a in message.attachments]},
+        "raw": {"M": {name: _raw_value(value) for name, value in message.raw.items()}},
+        "gsi1pk": {"S": f"NUM#{message.sender}"},
+        "gsi1sk": {"S": f"{received}#{pk}"},
+        "expiresAt": {"N": str(int((message.received_at + retention).timestamp()))},
+    }
+    if message.connection_guid:
+        item["connectionGuid"] = {"S": message.connection_guid}
+    if message.subject is not None:
+        item["subject"] = {"S": message.subject}
+    if message.flags:
+        item["flags"] = {"L": [{"S": flag} for flag in message.flags]}
+    if message.segment is not None:
+        segment: AttributeMap = {"reference": {"S": message.segment.reference}}
+        if message.segment.count is not None:
+            segment["count"] = {"N": str(message.segment.count)}
+        if message.segment.number is not None:
+            segment["number"] = {"N": str(message.segment.number)}
+        item["segment"] = {"M": segment}
+    return item
+
+
+def _pending_media(index: int, source_url: str) -> AttributeMap:
+    return {"M": {"index": {"N": str(index)}, "sourceUrl": {"S": source_url}, "status": {"S": MEDIA_PENDING}}}
+
+
+def _raw_value(value: str | tuple[str, ...]) -> AttributeMap:
+    if isinstance(value, str):
+        return {"S": value}
+    return {"L": [{"S": item} for item in value]}
+
+
+def pending_media_indexes(item: Mapping[str, Any]) -> list[tuple[int, str]]:
+    """(index, source URL) of each attachment of a stored item still waiting for its copy."""
+    pending = []
+    for entry in item.get("media", {}).get("L", []):
+        media = entry.get("M", {})
+        if media.get("status", {}).get("S") == MEDIA_PENDING:
+            pending.append((int(media["index"]["N"]), media["sourceUrl"]["S"]))
+    return pending
+
+
+def received_at_of(item: Mapping[str, Any]) -> str:
+    return str(item.get("receivedAt", {}).get("S", ""))

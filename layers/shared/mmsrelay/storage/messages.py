@@ -1,0 +1,165 @@
+"""The message repository: every DynamoDB write the relay makes, each one conditional.
+
+No read before a write: the first write of a transaction is a conditional put that, when the
+item exists already, returns the stored item in the same call (``ALL_OLD`` on the failed
+condition); media outcomes are conditional updates that only move an attachment out of pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.storage import items
+from mmsrelay.storage.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+}
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """The message was new and is now stored."""
+
+
+@dataclass(frozen=True)
+class AlreadyStored:
+    """The transaction was stored before; ``item`` is what the table holds."""
+
+    item: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class MessageRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention: timedelta) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention = retention
+
+    def add_inbound(self, message: InboundMessage) -> Inserted | AlreadyStored:
+        """Stores a new inbound message once: a repeat of the same transaction changes nothing."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=items.inbound_item(message, self._retention),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return AlreadyStored(cast("Mapping[str, Any]", error.response.get("Item", {})))
+            raise _translated(error) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        return Inserted()
+
+    def record_media_stored(
+        self, transaction_guid: str, index: int, media: StoredMedia, at: datetime
+    ) -> bool:
+        """Marks one attachment stored; False when it had already left ``pending``."""
+        return self._update_media(
+            transaction_guid,
+            index,
+            {
+                "status": {"S": items.MEDIA_STORED},
+                "s3Key": {"S": media.key},
+                "contentType": {"S": media.content_type},
+                "size": {"N": str(media.size)},
+                "sha256": {"S": media.sha256},
+                "storedAt": {"S": items.iso_time(at)},
+            },
+        )
+
+    def record_media_failed(
+        self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime
+    ) -> bool:
+        """Marks one attachment failed for good; False when it had already left ``pending``."""
+        return self._update_media(
+            transaction_guid,
+            index,
+            {
+                "status": {"S": items.MEDIA_FAILED},
+                "error": {"S": reason},
+                "attempts": {"N": str(attempts)},
+                "failedAt": {"S": items.iso_time(at)},
+            },
+        )
+
+    def media_pending(self, transaction_guid: str, index: int) -> bool:
+        """Whether attachment ``index`` still waits for its copy (a consistent read).
+
+        Read only by the retry worker, so that a job made redundant by a later success does not
+        fetch the media again; the webhook's path never reads before it writes.
+        """
+        try:
+            answer = self._client.get_item(
+                TableName=self._table,
+                Key=items.transaction_key(transaction_guid),
+                ProjectionExpression=f"media[{int(index)}].#status",
+                ExpressionAttributeNames={"#status": "status"},
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            raise _translated(error) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        # The projection leaves a one-element list holding only that attachment's status.
+        projected = answer.get("Item", {}).get("media", {}).get("L", [])
+        return any(
+            entry.get("M", {}).get("status", {}).get("S") == items.MEDIA_PENDING for entry in projected
+        )
+
+    def _update_media(self, transaction_guid: str, index: int, values: Mapping[str, Any]) -> bool:
+        """SETs ``values`` on attachment ``index``, only while its status is still pending."""
+        path = f"media[{int(index)}]"
+        names = {"#status": "status"} | {f"#f{n}": name for n, name in enumerate(values)}
+        assignments = ", ".join(f"{path}.#f{n} = :v{n}" for n in range(len(values)))
+        attribute_values = {f":v{n}": value for n, value in enumerate(values.values())}
+        attribute_values[":pending"] = {"S": items.MEDIA_PENDING}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=items.transaction_key(transaction_guid),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression=f"{path}.#status = :pending",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attribute_values,
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise _translated(error) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        return True
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _translated(error: ClientError) -> Exception:
+    if _code(error) in _RETRYABLE:
+        return StorageUnavailable(_code(error))
+    return error

@@ -1,0 +1,1 @@
+"""What every webhook route shares: the request view, Basic authentication, the error border."""

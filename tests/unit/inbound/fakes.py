@@ -1,0 +1,104 @@
+"""In-memory stand-ins for the inbound use cases' ports."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mmsrelay.errors import MmsRelayError
+from mmsrelay.inbound.media_jobs import MediaJob, MediaOutcome
+from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.media.store import StoredObject
+from mmsrelay.storage.messages import AlreadyStored, Inserted, StoredMedia
+
+
+@dataclass
+class FakeRepository:
+    stored: dict[str, InboundMessage] = field(default_factory=dict)
+    existing_item: dict[str, Any] = field(default_factory=dict)
+    media: dict[tuple[str, int], tuple[str, object]] = field(default_factory=dict)
+
+    def add_inbound(self, message: InboundMessage) -> Inserted | AlreadyStored:
+        if message.transaction_guid in self.stored:
+            return AlreadyStored(self.existing_item)
+        self.stored[message.transaction_guid] = message
+        return Inserted()
+
+    def record_media_stored(
+        self, transaction_guid: str, index: int, media: StoredMedia, at: datetime
+    ) -> bool:
+        if (transaction_guid, index) in self.media:
+            return False
+        self.media[(transaction_guid, index)] = ("stored", media)
+        return True
+
+    def record_media_failed(
+        self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime
+    ) -> bool:
+        if (transaction_guid, index) in self.media:
+            return False
+        self.media[(transaction_guid, index)] = ("failed", (reason, attempts))
+        return True
+
+
+@dataclass
+class FakeMedia:
+    """Records what the use case asked of media handling."""
+
+    copied: list[MediaJob] = field(default_factory=list)
+    deferred: list[MediaJob] = field(default_factory=list)
+
+    def copy(self, job: MediaJob) -> MediaOutcome:
+        self.copied.append(job)
+        return "stored"
+
+    def defer(self, job: MediaJob) -> None:
+        self.deferred.append(job)
+
+
+@dataclass
+class FakeDownload:
+    content_type: str
+    body: bytes
+
+    def chunks(self, chunk_size: int = 4) -> Iterator[bytes]:
+        for start in range(0, len(self.body), chunk_size):
+            yield self.body[start : start + chunk_size]
+
+
+@dataclass
+class FakeSource:
+    """Serves bodies by URL, or raises the error registered for a URL."""
+
+    bodies: dict[str, FakeDownload] = field(default_factory=dict)
+    errors: dict[str, MmsRelayError] = field(default_factory=dict)
+
+    @contextmanager
+    def open(self, url: str) -> Iterator[FakeDownload]:
+        if url in self.errors:
+            raise self.errors[url]
+        yield self.bodies[url]
+
+
+@dataclass
+class FakeSink:
+    objects: dict[str, bytes] = field(default_factory=dict)
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
+        body = b"".join(chunks)
+        self.objects[key] = body
+        return StoredObject(
+            key=key, size=len(body), sha256_hex=hashlib.sha256(body).hexdigest(), content_type=content_type
+        )
+
+
+@dataclass
+class FakeRetries:
+    scheduled: list[MediaJob] = field(default_factory=list)
+
+    def schedule(self, job: MediaJob) -> None:
+        self.scheduled.append(job)
