@@ -21,6 +21,9 @@ export SAM_CLI_TELEMETRY := 0
 # `sam build` cross-installs the layer with this pip; python3.13 on PATH serves the python3.13 runtime.
 SAM_ENV := PATH="$(dir $(PYTHON)):$$PATH" LAYER_PIP="$(abspath $(SAM_VENV))/bin/python -m pip" AWS_DEFAULT_REGION=us-east-1
 
+# The shared package, the local tooling and the repository root, for commands run outside pytest.
+LOCAL_PATH := PYTHONPATH="layers/shared:local:."
+
 # pytest exits 5 when it collected nothing: a run that tests nothing is a failure here.
 define run_pytest
 	$(APP_PY) -m pytest $(1) || { rc=$$?; [ $$rc -eq 5 ] && echo "pytest collected no tests in $(1): failing" >&2; exit $$rc; }
@@ -95,7 +98,7 @@ integration: $(APP_VENV)/.synced ## integration tests (moto, local peers on 127.
 	$(call run_pytest,tests/integration)
 
 .PHONY: system
-system: setup build ## system tests on the stack deployed to the local emulator
+system: setup ## system tests on the stack deployed to the local emulator
 	$(call run_pytest,tests/system)
 
 .PHONY: test
@@ -103,12 +106,16 @@ test: setup lint types validate build unit integration system ## everything CI r
 
 # ---------------------------------------------------------------- local stack
 .PHONY: demo
-demo: setup build ## bring the local stack up, run the main job, print what happened, tear down
-	$(APP_PY) -m devstack demo
+demo: setup ## bring the local stack up, run the main job, print what happened, tear down
+	$(LOCAL_PATH) $(APP_PY) -m devstack demo
+
+.PHONY: up
+up: setup ## deploy the local stack and keep it running (Ctrl-C to stop)
+	$(LOCAL_PATH) $(APP_PY) -m devstack up
 
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
-	$(APP_PY) -m bench
+	$(LOCAL_PATH) $(APP_PY) -m bench
 
 .PHONY: clean
 clean: ## remove build output (keeps the venvs)

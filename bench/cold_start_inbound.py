@@ -31,8 +31,15 @@ CHILDREN = ROOT / "bench" / "coldstart"
 
 
 def provision(endpoint: str) -> dict[str, str]:
-    """The resources the template would create, on the moto server."""
-    session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")  # noqa: S106 (moto)
+    """The resources the template would create, on the moto server; returns the functions' environment."""
+    return provision_with(
+        boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"),  # noqa: S106
+        endpoint,
+    )
+
+
+def provision_with(session: boto3.Session, endpoint: str | None = None) -> dict[str, str]:
+    """Creates the inbound function's resources through ``session``; returns its environment."""
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
     dynamodb.create_table(
         TableName="messages",

@@ -9,6 +9,7 @@ is compared with the floor measured in the same run.
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import statistics
@@ -39,6 +40,7 @@ class Variant:
 @contextmanager
 def local_aws() -> Iterator[str]:
     """A moto server on a free 127.0.0.1 port; yields its endpoint."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -458,7 +458,7 @@ def test_serve_command_prints_urls_and_stops_on_sigterm() -> None:
     # Given `python -m gatewaysim serve` running
     env = {**os.environ, "PYTHONPATH": str(REPO / "local")}
     command = [sys.executable, "-m", "gatewaysim", "serve", "--seconds", "60"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)  # noqa: S603
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
     try:
         assert process.stdout is not None
         readable, _, _ = select.select([process.stdout], [], [], TIMEOUT)

@@ -472,7 +472,7 @@ def test_send_mo_command(webhook: Recorder) -> None:
         "0",
     ]
     # When `python -m gatewaysim send-mo` runs
-    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=30, check=False)  # noqa: S603
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=30, check=False)
     # Then it printed the result, and the webhook got a GET with three attachments and the password
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)

@@ -1,0 +1,113 @@
+"""template.yaml checked against the code it deploys (sam validate --lint checks the rest)."""
+
+from __future__ import annotations
+
+import ast
+import shlex
+import tomllib
+
+import pytest
+
+from mmsrelay.settings import InboundSettings, MediaSettings, SettingsError
+from tests.template import ROOT, Tag, function_environment, resources, template
+
+SETTINGS = {"InboundFunction": InboundSettings, "MediaRetryFunction": MediaSettings}
+
+
+def test_every_function_points_at_a_handler_that_exists() -> None:
+    for name, function in resources("AWS::Serverless::Function").items():
+        properties = function["Properties"]
+        module, _, handler = properties["Handler"].partition(".")
+        source = ROOT / properties["CodeUri"] / f"{module}.py"
+        assert source.exists(), name
+        tree = ast.parse(source.read_text())
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert handler in defined, name
+
+
+@pytest.mark.parametrize("function", sorted(SETTINGS))
+def test_each_function_gets_every_setting_it_reads(function: str) -> None:
+    environment = function_environment(function)
+    # Given the deployed environment, the settings load
+    SETTINGS[function].from_environ(environment)
+    # And each variable they require is really read: without it, loading fails naming it
+    for name in environment:
+        problems = _problems(function, {key: value for key, value in environment.items() if key != name})
+        assert not problems or any(name in problem for problem in problems)
+
+
+def test_no_secret_travels_in_an_environment_variable() -> None:
+    for name in resources("AWS::Serverless::Function"):
+        for key in function_environment(name):
+            assert not any(word in key for word in ("PASSWORD", "API_KEY", "TOKEN")), key
+            if "SECRET" in key:
+                assert key.endswith("_ARN"), key
+
+
+def test_the_stack_outputs_what_the_docs_and_tools_use() -> None:
+    assert {"ApiUrl", "MessagesTableName", "MediaBucketName", "WebhookCredentialsSecretArn"} <= set(
+        template()["Outputs"]
+    )
+
+
+def test_insecure_media_fetching_is_off_unless_asked_for() -> None:
+    assert template()["Parameters"]["AllowInsecureMediaFetch"]["Default"] == "false"
+    assert template()["Parameters"]["MaxMediaBytes"]["Default"] == 5 * 1024 * 1024
+
+
+def test_the_media_bucket_is_private_encrypted_and_tls_only() -> None:
+    bucket = resources("AWS::S3::Bucket")["MediaBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    (policy,) = resources("AWS::S3::BucketPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_table_keeps_history_recoverable_and_expiring() -> None:
+    table = resources("AWS::DynamoDB::Table")["MessagesTable"]["Properties"]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_the_webhook_function_may_write_but_never_read_the_table() -> None:
+    inbound = resources("AWS::Serverless::Function")["InboundFunction"]["Properties"]
+    statements = inbound["Policies"][0]["Statement"]
+    actions = {action for statement in statements for action in _list(statement["Action"])}
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
+    reads = ("GetItem", "BatchGetItem", "Query", "Scan")
+    assert not [action for action in actions if action.startswith("dynamodb:") and action.endswith(reads)]
+
+
+def test_the_local_overrides_name_real_parameters() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    parameters = template()["Parameters"]
+    for environment in ("default", "prod", "local"):
+        overrides = config[environment]["deploy"]["parameters"]["parameter_overrides"]
+        for item in shlex.split(overrides):
+            assert item.split("=", 1)[0] in parameters, (environment, item)
+
+
+def test_both_layers_share_one_recipe_and_one_is_attached() -> None:
+    layers = resources("AWS::Serverless::LayerVersion")
+    assert {body["Properties"]["ContentUri"] for body in layers.values()} == {"layers/shared/"}
+    makefile = (ROOT / "layers/shared/Makefile").read_text()
+    for name in layers:
+        assert f"build-{name}:" in makefile
+    attached = template()["Globals"]["Function"]["Layers"][0]
+    assert isinstance(attached, Tag)
+    assert attached.name == "If"
+
+
+def _problems(function: str, environment: dict[str, str]) -> tuple[str, ...]:
+    try:
+        SETTINGS[function].from_environ(environment)
+    except SettingsError as error:
+        return error.problems
+    return ()
+
+
+def _list(value: object) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
