@@ -115,3 +115,21 @@ def _problems(function: str, environment: dict[str, str]) -> tuple[str, ...]:
 
 def _list(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+def test_source_cidrs_restrict_the_webhook_only_when_given() -> None:
+    policy = resources("AWS::Serverless::Api")["Api"]["Properties"]["Auth"]["ResourcePolicy"]
+    allow, conditional = policy["CustomStatements"]
+    assert allow["Effect"] == "Allow"
+    assert isinstance(conditional, Tag)
+    assert conditional.name == "If"
+    condition, deny, otherwise = conditional.value
+    assert condition == "HasAllowedSourceCidrs"
+    assert deny["Effect"] == "Deny"
+    assert deny["Resource"] == "execute-api:/*/*/inbound"
+    source_ip = deny["Condition"]["NotIpAddress"]["aws:SourceIp"]
+    assert source_ip == Tag("Split", [",", Tag("Ref", "AllowedSourceCidrs")])
+    assert otherwise == Tag("Ref", "AWS::NoValue")
+    assert template()["Conditions"]["HasAllowedSourceCidrs"] == Tag(
+        "Not", [Tag("Equals", [Tag("Ref", "AllowedSourceCidrs"), ""])]
+    )
