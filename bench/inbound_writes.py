@@ -19,21 +19,10 @@ from moto import mock_aws
 from bench.cold_start_inbound import provision_with
 from gatewaysim import images
 from gatewaysim.media_host import MediaHost
-from tests.support import load_event
+from tests.support import LambdaContextStub, load_event
 
 READS = {"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-
-
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "00000000-0000-4000-8000-000000000001"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 25_000
 
 
 def main() -> None:
@@ -69,7 +58,7 @@ def main() -> None:
                 "attachments": json.dumps(urls),
             }
         )
-        answer = app.lambda_handler(event, Context())
+        answer = app.lambda_handler(event, LambdaContextStub())
         if answer["statusCode"] != 200:
             raise RuntimeError(f"inbound answered {answer}")
     writes = sum(count for name, count in calls.items() if name in WRITES)

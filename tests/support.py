@@ -28,3 +28,18 @@ class MetricsRecorder:
 
     def add_metric(self, name: str, unit: Any, value: float, resolution: Any = 60) -> None:
         self.counts[name] += int(value)
+
+
+class LambdaContextStub:
+    """What the handlers read of Lambda's context object."""
+
+    function_name = "mms-relay-test"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:mms-relay-test"
+    aws_request_id = "0f0e0d0c-0b0a-4990-8887-766554433221"
+
+    def __init__(self, remaining_ms: int = 25_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms

@@ -23,22 +23,9 @@ from gatewaysim.media_host import MediaHost
 from mmsrelay import aws as clients
 from mmsrelay.inbound import wiring
 from tests.integration.conftest import REGION, create_messages_table
-from tests.support import EVENT_PASSWORD, EVENT_USERNAME, load_event
+from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 
 BUCKET = "media"
-
-
-class Context:
-    function_name = "InboundFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:InboundFunction"
-    aws_request_id = "0f0e0d0c-0b0a-4990-8887-766554433221"
-
-    def __init__(self, remaining_ms: int = 25_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
 
 
 @pytest.fixture
@@ -131,7 +118,7 @@ def test_an_mo_is_stored_with_its_media_in_one_write_per_change(
     urls = [media_host.add("p.jpg", photo, "image/jpeg"), media_host.add("l.png", logo, "image/png")]
     writes = count_dynamodb_writes()
     # When the gateway's post reaches the handler
-    answer = inbound_app.lambda_handler(mo_event(urls), Context())
+    answer = inbound_app.lambda_handler(mo_event(urls), LambdaContextStub())
     # Then it answers 200, the item and both objects are stored, with exactly 1 + 2 writes, no read
     assert answer["statusCode"] == 200, answer["body"]
     assert writes == Counter({"PutItem": 1, "UpdateItem": 2})
@@ -151,7 +138,7 @@ def test_the_sample_events_get_their_documented_answers(deployed: dict[str, Any]
         "inbound_post_segment_unknown_fields.json": 200,
     }
     for name, status in expected.items():
-        assert inbound_app.lambda_handler(load_event(name), Context())["statusCode"] == status, name
+        assert inbound_app.lambda_handler(load_event(name), LambdaContextStub())["statusCode"] == status, name
 
 
 def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
@@ -162,7 +149,7 @@ def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
     media_host.add("flaky.gif", body, "image/gif")
     url = media_host.url("flaky.gif", fail_first=1)
     # When the MO arrives, the message is stored with its attachment pending and a retry queued
-    assert inbound_app.lambda_handler(mo_event([url]), Context())["statusCode"] == 200
+    assert inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())["statusCode"] == 200
     assert item(deployed)["media"]["L"][0]["M"]["status"]["S"] == "pending"
     messages = deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"], MaxNumberOfMessages=10)[
         "Messages"
@@ -172,7 +159,7 @@ def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
     # Then the retry worker, fed that message, stores it
     sqs_event = load_event("media_retry_sqs.json")
     sqs_event["Records"][0]["body"] = messages[0]["Body"]
-    outcome = media_retry_app.lambda_handler(sqs_event, Context())
+    outcome = media_retry_app.lambda_handler(sqs_event, LambdaContextStub())
     assert outcome == {"batchItemFailures": []}
     entry = item(deployed)["media"]["L"][0]["M"]
     assert entry["status"]["S"] == "stored"
@@ -183,7 +170,7 @@ def test_a_retry_for_media_already_stored_fetches_nothing(
     deployed: dict[str, Any], media_host: MediaHost
 ) -> None:
     url = media_host.add("once.png", images.png(), "image/png")
-    inbound_app.lambda_handler(mo_event([url]), Context())
+    inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())
     fetched = len(media_host.requests)
     sqs_event = load_event("media_retry_sqs.json")
     sqs_event["Records"][0]["body"] = json.dumps(
@@ -195,7 +182,7 @@ def test_a_retry_for_media_already_stored_fetches_nothing(
             "attempt": 2,
         }
     )
-    assert media_retry_app.lambda_handler(sqs_event, Context()) == {"batchItemFailures": []}
+    assert media_retry_app.lambda_handler(sqs_event, LambdaContextStub()) == {"batchItemFailures": []}
     assert len(media_host.requests) == fetched
 
 
@@ -204,13 +191,13 @@ def test_media_that_keeps_failing_is_marked_failed_after_the_last_attempt(
 ) -> None:
     media_host.add("down.png", images.png(), "image/png")
     url = media_host.url("down.png", status=503)
-    inbound_app.lambda_handler(mo_event([url]), Context())
+    inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())
     for _ in range(2):  # attempts 2 and 3 (MEDIA_RETRY_MAX_ATTEMPTS=3)
         (message,) = deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"])["Messages"]
         deployed["sqs"].delete_message(QueueUrl=deployed["queue_url"], ReceiptHandle=message["ReceiptHandle"])
         sqs_event = load_event("media_retry_sqs.json")
         sqs_event["Records"][0]["body"] = message["Body"]
-        media_retry_app.lambda_handler(sqs_event, Context())
+        media_retry_app.lambda_handler(sqs_event, LambdaContextStub())
     entry = item(deployed)["media"]["L"][0]["M"]
     assert entry["status"]["S"] == "failed"
     assert entry["attempts"]["N"] == "3"
