@@ -66,6 +66,10 @@ lock: $(UV) ## re-resolve the locks and export the layer's requirements
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/sam.in -o requirements/sam.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/ministack.in -o requirements/ministack.txt
 
+.PHONY: schema
+schema: $(APP_VENV)/.synced ## regenerate schemas/outbound-job.schema.json from the job model
+	$(LOCAL_PATH) $(APP_PY) -m mmsrelay.outbound.schema schemas/outbound-job.schema.json
+
 # ---------------------------------------------------------------- checks
 .PHONY: lint
 lint: $(APP_VENV)/.synced ## ruff lint and format check

@@ -52,7 +52,9 @@ class RepoPaths:
 
     @property
     def build_dir(self) -> Path:
-        return self.root / ".aws-sam" / "local-build"
+        # Its own parent: SAM keeps build.toml (the cache's index) beside the build folder, and
+        # sharing it with `make build` (.aws-sam/build) would make a cached build look current.
+        return self.root / ".aws-sam" / "local" / "build"
 
 
 def host_architecture() -> str:
@@ -133,7 +135,7 @@ class SamCli:
                 "--build-dir",
                 str(self._paths.build_dir),
                 "--cache-dir",
-                str(self._paths.build_dir.with_name("local-cache")),
+                str(self._paths.build_dir.with_name("cache")),
                 "--cached",
             ],
             endpoint=None,

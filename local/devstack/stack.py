@@ -55,6 +55,13 @@ class DeployedStack:
         api_id = host.split(".", 1)[0]
         return f"{self.endpoint}/restapis/{api_id}/{stage}/_user_request_"
 
+    def local_url(self, api_url: str) -> str:
+        """An URL under the ``ApiUrl`` output (AWS form) rewritten to reach the emulator."""
+        base = self.outputs["ApiUrl"].rstrip("/")
+        if not api_url.startswith(base):
+            raise ValueError("not an URL of this stack's API")
+        return self.api_url + api_url[len(base) :]
+
     def webhook_credentials(self) -> tuple[str, str]:
         """The Basic credentials the template generated for the gateway's webhook posts."""
         secret = self.client("secretsmanager").get_secret_value(
@@ -64,11 +71,24 @@ class DeployedStack:
         return document["username"], document["password"]
 
 
+def _integer_scaling_configs(stack: DeployedStack) -> None:
+    functions = stack.client("lambda")
+    for mapping in functions.list_event_source_mappings()["EventSourceMappings"]:
+        concurrency = (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency")
+        if concurrency is not None:  # botocore shows it as an int either way: set it regardless
+            functions.update_event_source_mapping(
+                UUID=mapping["UUID"], ScalingConfig={"MaximumConcurrency": int(concurrency)}
+            )
+
+
 class LocalStack:
     """Starts the emulator, builds and deploys the template, and tears everything down on exit.
 
-    Local workarounds for what the emulator lacks live here, never in the template:
-    DynamoDB TTL is switched on after the deploy (ministack ignores ``TimeToLiveSpecification``).
+    Local workarounds for what the emulator lacks live here, never in the template
+    (docs/local-stack.md): DynamoDB TTL is switched on after the deploy (ministack ignores
+    ``TimeToLiveSpecification``), and event source mappings whose ``ScalingConfig`` came from a
+    Parameter get it again as an integer (ministack keeps CloudFormation's string, and its poller
+    then fails comparing it).
     """
 
     def __init__(self, paths: RepoPaths | None = None, extra_overrides: dict[str, str] | None = None) -> None:
@@ -95,6 +115,7 @@ class LocalStack:
                 TableName=stack.outputs["MessagesTableName"],
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
             )
+            _integer_scaling_configs(stack)
         except BaseException:
             self.down()
             raise

@@ -1,7 +1,8 @@
 """Command line: ``python -m gatewaysim serve`` and ``python -m gatewaysim send-mo``.
 
-Run with ``local`` on the Python path (``PYTHONPATH=local``). Passwords are read from the
-environment variable named by ``--password-env``, never from the command line.
+Run with ``local`` on the Python path (``PYTHONPATH=local``). Passwords and secrets are read from
+the environment variable named by ``--password-env`` / ``--api-secret-env``, never from the
+command line; ``serve`` never prints the API secret.
 """
 
 from __future__ import annotations
@@ -53,9 +54,25 @@ def _emit(document: dict[str, object]) -> None:
     print(json.dumps(document, sort_keys=True), flush=True)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    api_secret = None
+    if args.api_secret_env is not None:
+        api_secret = os.environ.get(args.api_secret_env)
+        if not api_secret:
+            parser.error(
+                "the environment variable " + args.api_secret_env + " (from --api-secret-env) is not set"
+            )
     stop = _stop_event_on_signals()
-    with GatewaySimulator(media_port=args.media_port) as simulator:
+    simulator = GatewaySimulator(
+        media_port=args.media_port,
+        api_key=args.api_key,
+        api_secret=api_secret,
+        http_port=args.http_port,
+        mm4_port=args.mm4_port,
+        mm4_mode=args.mm4_mode,
+        mm4_domain=args.mm4_domain,
+    )
+    with simulator:
         for name, (body, content_type) in images.sample_set().items():
             simulator.media.add(name, body, content_type)
         _emit(simulator.describe())
@@ -123,6 +140,19 @@ def _parser() -> argparse.ArgumentParser:
         "--seconds", type=float, default=None, help="stop after N seconds (default: on Ctrl-C)"
     )
     serve.add_argument("--media-port", type=int, default=0, help="media host port (default: OS-chosen)")
+    serve.add_argument("--http-port", type=int, default=0, help="v4 HTTP API port (default: OS-chosen)")
+    serve.add_argument("--mm4-port", type=int, default=0, help="MM4 SMTP port (default: OS-chosen)")
+    serve.add_argument(
+        "--mm4-mode", choices=("implicit", "starttls", "starttls_not_offered"), default="implicit"
+    )
+    serve.add_argument("--mm4-domain", default="mmsc.aerialink.net", help="the MM4 address domain")
+    serve.add_argument("--api-key", default="sim-api-key", help="the API key both send paths accept")
+    serve.add_argument(
+        "--api-secret-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable with the API secret (default: a random secret, never printed)",
+    )
 
     send = commands.add_parser("send-mo", help="serve sample media and send one MO pointing at it")
     send.add_argument("--url", required=True, help="the webhook URL")
@@ -153,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return _serve(args)
+        return _serve(args, parser)
     return _send_mo(args, parser)
 
 

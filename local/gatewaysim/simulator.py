@@ -1,18 +1,24 @@
 """The local stand-in for the Aerialink gateway: one object that owns every simulated server.
 
-Today it owns the media host; the v4 HTTP send API, the MM4 SMTP endpoint and the delivery-receipt
-callbacks will join as further components. A component is anything with ``start()``,
-``stop(timeout)`` and ``describe()``; the simulator starts them in order, stops them in reverse
-order, and stops the ones already started when a later one fails to start.
+It owns the media host, the v4 HTTP send API and the MM4 SMTP endpoint; the delivery-receipt
+callbacks will join as a further component. The send side accepts one API key and secret (the
+secret is random per simulator unless given; ``describe()`` never shows it).
+
+A component is anything with ``start()``, ``stop(timeout)`` and ``describe()``; the simulator
+starts them in order, stops them in reverse order, and stops the ones already started when a
+later one fails to start.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from types import TracebackType
 from typing import Protocol, Self
 
+from gatewaysim.http_api import HttpApi
 from gatewaysim.media_host import MediaHost
+from gatewaysim.mm4 import DEFAULT_DOMAIN, Mm4Endpoint, Mm4Mode
 from gatewaysim.mo import MoSender
 
 
@@ -29,9 +35,36 @@ class SimComponent(Protocol):
 class GatewaySimulator:
     """Owns the simulated gateway's servers, all on 127.0.0.1 and (by default) OS-chosen ports."""
 
-    def __init__(self, host: str = "127.0.0.1", media_port: int = 0, max_wait_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        media_port: int = 0,
+        max_wait_s: float = 60.0,
+        api_key: str = "sim-api-key",
+        api_secret: str | None = None,
+        http_port: int = 0,
+        mm4_port: int = 0,
+        mm4_mode: Mm4Mode = "implicit",
+        mm4_domain: str = DEFAULT_DOMAIN,
+    ) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret if api_secret is not None else secrets.token_urlsafe(18)
         self.media = MediaHost(host=host, port=media_port, max_wait_s=max_wait_s)
-        self._components: dict[str, SimComponent] = {"media": self.media}
+        self.http_api = HttpApi(api_key, self.api_secret, host=host, port=http_port, max_wait_s=max_wait_s)
+        self.mm4 = Mm4Endpoint(
+            api_key,
+            self.api_secret,
+            host=host,
+            port=mm4_port,
+            mode=mm4_mode,
+            domain=mm4_domain,
+            max_wait_s=max_wait_s,
+        )
+        self._components: dict[str, SimComponent] = {
+            "media": self.media,
+            "http_api": self.http_api,
+            "mm4": self.mm4,
+        }
         self._started: list[SimComponent] = []
 
     def start(self) -> Self:
@@ -74,8 +107,17 @@ class GatewaySimulator:
         """
         return MoSender(webhook_url, username, password, timeout=timeout, verify=verify)
 
+    def __repr__(self) -> str:
+        return (
+            "GatewaySimulator(api_key="
+            + repr(self.api_key)
+            + ", api_secret='***', running="
+            + str(self.running)
+            + ")"
+        )
+
     def describe(self) -> dict[str, object]:
-        """Every component's ports and URLs, JSON-friendly (for printing)."""
+        """Every component's ports, URLs, CA files and modes, JSON-friendly (never the secret)."""
         return {
             "simulator": "gatewaysim",
             "running": self.running,

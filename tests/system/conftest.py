@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devstack.gateway import gateway_overrides, install_gateway_credentials
 from devstack.stack import DeployedStack, LocalStack
 from gatewaysim.simulator import GatewaySimulator
 
@@ -19,19 +20,20 @@ POLL_SECONDS = 0.25
 
 
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator[DeployedStack]:
-    stack = LocalStack()
-    deployed = stack.up()
-    try:
-        yield deployed
-    finally:
-        stack.down()
-
-
-@pytest.fixture(scope="session")
 def simulator() -> Iterator[GatewaySimulator]:
     with GatewaySimulator() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def local_stack(simulator: GatewaySimulator) -> Iterator[DeployedStack]:
+    stack = LocalStack(extra_overrides=gateway_overrides(simulator))
+    deployed = stack.up()
+    try:
+        install_gateway_credentials(deployed, simulator)
+        yield deployed
+    finally:
+        stack.down()
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +51,23 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(POLL_SECONDS)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """On a failure, the deployed functions' recent log lines go into the report."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    stack = getattr(item, "funcargs", {}).get("local_stack")
+    if report.when == "call" and report.failed and isinstance(stack, DeployedStack):
+        report.sections.append(("deployed function logs", function_logs(stack)))
+
+
+def function_logs(stack: DeployedStack, lines_per_function: int = 40) -> str:
+    logs = stack.client("logs")
+    text = []
+    for group in logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]:
+        events = logs.filter_log_events(logGroupName=group["logGroupName"])["events"][-lines_per_function:]
+        text.append(f"== {group['logGroupName']}")
+        text.extend(event["message"].rstrip()[:1000] for event in events)
+    return "\n".join(text)

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+# Presigned media links must be SigV4: S3 refuses SigV2 signatures on buckets created since 2020,
+# and botocore still presigns with SigV2 unless told otherwise.
+_S3_CONFIG = _CONFIG.merge(Config(signature_version="s3v4"))
 
 
 @cache
@@ -28,7 +31,7 @@ def dynamodb_client() -> DynamoDBClient:
 
 @cache
 def s3_client() -> S3Client:
-    return boto3.client("s3", config=_CONFIG)
+    return boto3.client("s3", config=_S3_CONFIG)
 
 
 @cache

@@ -464,3 +464,14 @@ def test_public_addresses_pass(address: str) -> None:
     # When it is judged
     # Then it passes
     assert is_public_address(ipaddress.ip_address(address))
+
+
+def test_the_any_host_entry_allows_every_name_but_not_every_address() -> None:
+    # Given a policy for producers' media: any host, but still only public addresses
+    policy = FetchPolicy.from_host_list("*", allow_insecure=False, max_bytes=1024)
+    assert policy.allows_host("cdn.example.org")
+    assert policy.allows_host("images.example.com")
+    # Then the address check still blocks a name that resolves inside
+    with pytest.raises(BlockedMediaUrl) as caught:
+        resolve_and_check("inside.example.org", 443, policy, resolver=lambda host, port: ["10.0.0.7"])
+    assert caught.value.reason == "address_not_public"

@@ -72,12 +72,16 @@ _LOOPBACK_V4: Final = ipaddress.IPv4Network("127.0.0.0/8")
 _LOOPBACK_V6: Final = ipaddress.IPv6Address("::1")
 
 
+ANY_HOST: Final = "*"
+
+
 @dataclass(frozen=True)
 class FetchPolicy:
     """What the media fetcher may fetch.
 
     ``allowed_hosts``: ``example.net`` allows exactly that host, ``.example.net`` any subdomain of it
-    (not the apex). Entries are normalised like URL hosts (lowercase, IDNA, no trailing dot).
+    (not the apex), ``*`` any host name (the address check still applies to every one). Entries are
+    normalised like URL hosts (lowercase, IDNA, no trailing dot).
     ``allow_insecure`` allows plain http and loopback addresses, for a local test stack only.
     """
 
@@ -132,6 +136,8 @@ class FetchPolicy:
     def allows_host(self, host: str) -> bool:
         """Tell whether a normalised host is on the allow list."""
         for entry in self.allowed_hosts:
+            if entry == ANY_HOST:
+                return True
             if entry.startswith("."):
                 if host.endswith(entry) and len(host) > len(entry):
                     return True
@@ -395,6 +401,8 @@ def _parse_ipv4_number(part: str) -> int | None:
 
 def _normalize_entry(entry: str) -> str:
     entry = entry.strip()
+    if entry == ANY_HOST:
+        return entry
     wildcard = entry.startswith(".")
     try:
         host = normalize_host(entry[1:] if wildcard else entry)

@@ -159,7 +159,12 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def retryable_code(error: ClientError) -> bool:
+    """Whether DynamoDB refused in a way worth retrying (throttling, 5xx, conflicts)."""
+    return _code(error) in _RETRYABLE
+
+
 def _translated(error: ClientError) -> Exception:
-    if _code(error) in _RETRYABLE:
+    if retryable_code(error):
         return StorageUnavailable(_code(error))
     return error

@@ -1,0 +1,129 @@
+"""The outbound job: the JSON body other services put on the outbound queue.
+
+This model is the contract: its JSON Schema is generated into ``schemas/outbound-job.schema.json``
+(``make schema``) and a test fails when the file is stale. Producers may validate against it.
+
+Example::
+
+    {"messageId": "order-1234-shipped", "from": "12223334444", "to": ["+13105551212"],
+     "text": "Your order shipped", "subject": "Order 1234",
+     "media": [{"s3": "s3://<MediaBucketName>/outbound/labels/1234.png"}],
+     "deliveryReport": true}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+# A number or short code as producers write it: optional +, digits, common separators.
+NUMBER_PATTERN = r"^\+?[0-9][0-9 ().\-]{2,20}$"
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+MAX_RECIPIENTS = 10  # carriers commonly cap a group MMS at 10 participants
+MAX_MEDIA = 10
+
+Number = Annotated[str, Field(pattern=NUMBER_PATTERN, examples=["+13105551212"])]
+
+
+class UrlMedia(BaseModel):
+    """An attachment the relay (MM4) or the gateway (HTTPS) fetches from a public https URL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https://[^\s]+$", max_length=2048, examples=["https://cdn.example.com/a.jpg"])
+
+
+class S3Media(BaseModel):
+    """An attachment stored in the relay's media bucket (``s3://<bucket>/<key>``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    s3: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$", max_length=1100)
+
+    @property
+    def bucket(self) -> str:
+        return self.s3.removeprefix("s3://").split("/", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.s3.removeprefix("s3://").split("/", 1)[1]
+
+
+class OutboundJob(BaseModel):
+    """One MMS to send: to one number (HTTPS or MM4) or to a group of up to 10 (MM4)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+        title="mms-relay outbound job",
+    )
+
+    message_id: str | None = Field(
+        default=None,
+        alias="messageId",
+        pattern=MESSAGE_ID_PATTERN,
+        description="Idempotency key: a job with a messageId already sent is not sent again. "
+        "When absent, one is derived from the body, so an identical body is sent once.",
+    )
+    sender: Number = Field(alias="from", description="Our short or long code sending the message.")
+    to: list[Number] = Field(
+        min_length=1, max_length=MAX_RECIPIENTS, description="Recipients; more than one is a group MMS (MM4)."
+    )
+    text: str = Field(default="", max_length=5000)
+    subject: str | None = Field(default=None, max_length=100)
+    media: list[UrlMedia | S3Media] = Field(default_factory=list, max_length=MAX_MEDIA)
+    delivery_report: bool = Field(default=False, alias="deliveryReport")
+    transport: Literal["auto", "https", "mm4"] = Field(
+        default="auto",
+        description="auto: HTTPS for one recipient with one attachment, MM4 otherwise.",
+    )
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Self:
+        if not self.text and not self.media:
+            raise ValueError("a message needs text or media")
+        if len(set(self.to)) != len(self.to):
+            raise ValueError("recipients must be distinct")
+        return self
+
+
+class InvalidJob(Exception):
+    """The body is not JSON or breaks the schema; ``errors`` say where (never echo values)."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def parse_job(body: str) -> OutboundJob:
+    try:
+        return OutboundJob.model_validate_json(body)
+    except ValidationError as error:
+        raise InvalidJob(
+            [f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()]
+        ) from None
+
+
+def derived_message_id(body: str, prefix: str = "auto") -> str:
+    """A stable id for a body without ``messageId``: the same content gives the same id."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = body
+    return f"{prefix}-{hashlib.sha256(canonical.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+
+
+def message_id_of(job: OutboundJob, body: str) -> str:
+    return job.message_id or derived_message_id(body)
+
+
+def json_schema() -> dict[str, object]:
+    schema = OutboundJob.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://mms-relay/schemas/outbound-job.schema.json"
+    return schema

@@ -1,0 +1,149 @@
+"""The job's media made ready for a transport.
+
+HTTPS carries one attachment as a URL the gateway fetches: a short ``https`` URL is passed as is;
+an S3 object, or a URL longer than the gateway's 160 characters, becomes a short link
+(``mmsrelay.outbound.links``). MM4 carries the bytes: S3 objects are read, URLs fetched through the
+SSRF-safe fetcher, all within ``max_message_bytes`` in total.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mmsrelay.inbound.media_jobs import MediaSink, MediaSource
+from mmsrelay.media.content_types import extension_for, is_allowed, normalize_content_type, sniff
+from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
+from mmsrelay.outbound.job import OutboundJob, S3Media, UrlMedia
+from mmsrelay.outbound.links import MMS_URL_LIMIT, MediaLinks
+from mmsrelay.outbound.message import OutboundAttachment
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_SNIFF_RANGE = "bytes=0-31"
+T = TypeVar("T")
+
+
+class OutboundMedia:
+    def __init__(
+        self,
+        s3: S3Client,
+        bucket: str,
+        fetcher: MediaSource,
+        store: MediaSink,
+        links: MediaLinks,
+        max_message_bytes: int,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+        self._fetcher = fetcher
+        self._store = store
+        self._links = links
+        self._max_bytes = max_message_bytes
+        self._clock = clock
+
+    def for_https(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]:
+        if not job.media:
+            return ()
+        (item,) = job.media
+        if isinstance(item, UrlMedia) and len(item.url) <= MMS_URL_LIMIT:
+            return (OutboundAttachment("application/octet-stream", _name_of(item.url), url=item.url),)
+        if isinstance(item, UrlMedia):
+            key, content_type = self._copy_to_bucket(item.url, message_id, 0)
+        else:
+            key, content_type = self._check_object(item)
+        url = self._links.create(self._bucket, key, content_type, message_id)
+        return (OutboundAttachment(content_type, posixpath.basename(key), url=url),)
+
+    def for_mm4(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]:
+        attachments: list[OutboundAttachment] = []
+        remaining = self._max_bytes
+        for index, item in enumerate(job.media):
+            if isinstance(item, UrlMedia):
+                data, content_type = self._fetch(item.url, remaining)
+            else:
+                data, content_type = self._read_object(item, remaining)
+            remaining -= len(data)
+            attachments.append(
+                OutboundAttachment(content_type, f"{index}.{extension_for(content_type)}", data=data)
+            )
+        return tuple(attachments)
+
+    # ------------------------------------------------------------------ S3
+    def _owned(self, item: S3Media) -> None:
+        if item.bucket != self._bucket:
+            raise PermanentSendError("bucket_not_allowed", "media must be in the relay's media bucket")
+
+    def _check_object(self, item: S3Media) -> tuple[str, str]:
+        self._owned(item)
+        head = self._s3_call(lambda: self._s3.head_object(Bucket=item.bucket, Key=item.key))
+        if head["ContentLength"] > self._max_bytes:
+            raise PermanentSendError("media_too_large", f"{head['ContentLength']} bytes")
+        content_type = normalize_content_type(head.get("ContentType"))
+        if content_type in (None, "application/octet-stream"):
+            prefix = self._s3_call(
+                lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key, Range=_SNIFF_RANGE)
+            )["Body"].read()
+            content_type = sniff(prefix)
+        return item.key, _allowed(content_type)
+
+    def _read_object(self, item: S3Media, limit: int) -> tuple[bytes, str]:
+        self._owned(item)
+        answer = self._s3_call(lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key))
+        if answer["ContentLength"] > limit:
+            answer["Body"].close()
+            raise PermanentSendError("media_too_large", "the message's media exceeds the size limit")
+        data = answer["Body"].read()
+        content_type = normalize_content_type(answer.get("ContentType"))
+        if content_type in (None, "application/octet-stream"):
+            content_type = sniff(data[:32])
+        return data, _allowed(content_type)
+
+    def _s3_call(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise PermanentSendError("media_not_found", "no such S3 object") from error
+            if code in ("AccessDenied", "403"):
+                raise PermanentSendError("media_not_readable", "access to the S3 object denied") from error
+            raise TransientSendError("s3_error", code) from error
+        except BotoCoreError as error:
+            raise TransientSendError("s3_error", type(error).__name__) from error
+
+    # ------------------------------------------------------------------ URLs
+    def _fetch(self, url: str, limit: int) -> tuple[bytes, str]:
+        with self._fetcher.open(url) as download:
+            data = bytearray()
+            for chunk in download.chunks():
+                data += chunk
+                if len(data) > limit:
+                    raise PermanentSendError("media_too_large", "the message's media exceeds the size limit")
+            return bytes(data), download.content_type
+
+    def _copy_to_bucket(self, url: str, message_id: str, index: int) -> tuple[str, str]:
+        day = self._clock().strftime("%Y/%m/%d")
+        with self._fetcher.open(url) as download:
+            key = f"outbound/{day}/{message_id}/{index}.{extension_for(download.content_type)}"
+            stored = self._store.put_stream(key, download.chunks(), download.content_type)
+        if stored.size > self._max_bytes:
+            raise PermanentSendError("media_too_large", f"{stored.size} bytes")
+        return stored.key, stored.content_type
+
+
+def _allowed(content_type: str | None) -> str:
+    if content_type is None or not is_allowed(content_type):
+        raise PermanentSendError("type_not_allowed", "media type not allowed for MMS")
+    return content_type
+
+
+def _name_of(url: str) -> str:
+    return posixpath.basename(urlsplit(url).path) or "media"

@@ -1,0 +1,165 @@
+"""Use case: send one outbound job through the gateway, and record what happened."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from mmsrelay.errors import PermanentError, TransientError
+from mmsrelay.observability import COUNT, MetricsSink
+from mmsrelay.outbound.errors import PermanentSendError
+from mmsrelay.outbound.job import OutboundJob
+from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage, SendResult, Transport
+from mmsrelay.phone import InvalidPhoneNumber, mask, to_e164
+
+logger = logging.getLogger(__name__)
+
+# Sends a message over a transport (the batch's HTTPS client or MM4 session).
+Sender = Callable[[Transport, OutboundMessage], SendResult]
+
+
+class JobRecords(Protocol):
+    """The repository's job methods (``mmsrelay.storage.outbound.OutboundRepository``)."""
+
+    def job_queued(
+        self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime
+    ) -> None: ...
+
+    def job_sending(self, message_id: str, at: datetime) -> None: ...
+
+    def job_will_retry(self, message_id: str, code: str, detail: str, at: datetime) -> None: ...
+
+    def job_failed(self, message_id: str, code: str, detail: str, at: datetime) -> None: ...
+
+    def job_sent(self, message: OutboundMessage, result: SendResult, at: datetime) -> None: ...
+
+
+class MediaPreparer(Protocol):
+    """``mmsrelay.outbound.media.OutboundMedia``."""
+
+    def for_https(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]: ...
+
+    def for_mm4(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]: ...
+
+
+class Outcome(Protocol):
+    def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]: ...
+
+
+def choose_transport(job: OutboundJob) -> Transport:
+    """``auto``: one recipient with one attachment over HTTPS, anything else over MM4.
+
+    The HTTPS API carries exactly one attachment: its ``mmsURL`` is a required field, so a message
+    without media goes over MM4 too.
+    """
+    https_can_carry = len(job.to) == 1 and len(job.media) == 1
+    if job.transport == "auto":
+        return "https" if https_can_carry else "mm4"
+    if job.transport == "https" and not https_can_carry:
+        raise PermanentSendError("transport_cannot_carry", "https carries one recipient and one attachment")
+    return job.transport
+
+
+def error_code(error: BaseException) -> str:
+    """The machine-readable code of a domain error (send errors' ``code``, media errors' ``reason``)."""
+    for attribute in ("code", "reason"):
+        value = getattr(error, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(error).__name__
+
+
+class SendOutboundJob:
+    """queued -> sending -> sent, or failed; a transient failure goes back to the queue (raised)."""
+
+    def __init__(
+        self,
+        repository: JobRecords,
+        media: MediaPreparer,
+        metrics: MetricsSink,
+        default_country_code: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._media = media
+        self._metrics = metrics
+        self._country_code = default_country_code
+        self._clock = clock
+
+    def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]:
+        log = {"message_id": message_id, "recipients": len(job.to), "attachments": len(job.media)}
+        self._repository.job_queued(
+            message_id, job.model_dump(by_alias=True, exclude_none=True), job.transport, self._clock()
+        )
+        try:
+            transport = choose_transport(job)
+            message = OutboundMessage(
+                message_id=message_id,
+                sender=self._number(job.sender),
+                recipients=tuple(self._number(number) for number in job.to),
+                text=job.text,
+                subject=job.subject,
+                attachments=self._attachments(job, message_id, transport),
+                delivery_report=job.delivery_report,
+            )
+            self._repository.job_sending(message_id, self._clock())
+            result = send(transport, message)
+        except PermanentError as error:
+            code = error_code(error)
+            self._repository.job_failed(message_id, code, str(error), self._clock())
+            self._metrics.add_metric(name="SendFailedPermanent", unit=COUNT, value=1)
+            logger.error("outbound message failed", extra={**log, "code": code})
+            return {"status": "failed", "code": code}
+        except TransientError as error:
+            code = error_code(error)
+            self._repository.job_will_retry(message_id, code, str(error), self._clock())
+            self._metrics.add_metric(name="SendFailedTransient", unit=COUNT, value=1)
+            logger.warning("outbound message will be retried", extra={**log, "code": code})
+            raise
+        self._metrics.add_metric(name="MessagesSent", unit=COUNT, value=1)
+        summary = [
+            {"to": mask(r.recipient), "transactionGUID": r.transaction_guid, "refused": r.refused}
+            for r in result.recipients
+        ]
+        logger.info("outbound message sent", extra={**log, "transport": transport, "results": summary})
+        self._record_sent(message, result)
+        return {
+            "status": "sent",
+            "transport": transport,
+            "recipients": [
+                {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code}
+                for r in result.recipients
+            ],
+        }
+
+    def _record_sent(self, message: OutboundMessage, result: SendResult) -> None:
+        # The gateway has the message: failing now would make SQS resend it. A write that fails
+        # here is logged with the GUIDs for reconciliation, and the job still counts as sent.
+        try:
+            self._repository.job_sent(message, result, self._clock())
+        except TransientError as error:
+            self._metrics.add_metric(name="SentRecordFailed", unit=COUNT, value=1)
+            guids = [r.transaction_guid for r in result.recipients]
+            logger.error(
+                "sent, but recording it failed",
+                extra={
+                    "message_id": message.message_id,
+                    "transaction_guids": guids,
+                    "code": error_code(error),
+                },
+            )
+
+    def _attachments(
+        self, job: OutboundJob, message_id: str, transport: Transport
+    ) -> tuple[OutboundAttachment, ...]:
+        if transport == "https":
+            return self._media.for_https(job, message_id)
+        return self._media.for_mm4(job, message_id)
+
+    def _number(self, raw: str) -> str:
+        try:
+            return to_e164(raw, self._country_code)
+        except InvalidPhoneNumber:
+            raise PermanentSendError("invalid_number", "not a phone number or short code") from None

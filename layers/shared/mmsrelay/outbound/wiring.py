@@ -1,0 +1,160 @@
+"""Builds the outbound and media-link use cases from settings and clients, once per environment."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from mmsrelay import aws
+from mmsrelay.inbound.wiring import utc_now
+from mmsrelay.media.fetcher import MediaFetcher
+from mmsrelay.media.store import S3MediaStore
+from mmsrelay.media.url_guard import FetchPolicy
+from mmsrelay.observability import MetricsSink
+from mmsrelay.outbound.batch import (
+    ConcurrentBatchProcessor,
+    GatewaySenders,
+    IdempotentJobs,
+    OutboundRecords,
+    QueueVisibility,
+)
+from mmsrelay.outbound.https.client import AerialinkHttpClient, HttpApiSettings, session_factory
+from mmsrelay.outbound.links import MediaLinkResolver, MediaLinks
+from mmsrelay.outbound.media import OutboundMedia
+from mmsrelay.outbound.message import GatewayCredentials
+from mmsrelay.outbound.mm4.client import Mm4Client, Mm4Settings
+from mmsrelay.outbound.send import SendOutboundJob
+from mmsrelay.settings import GatewaySettings, MediaLinkSettings, OutboundSettings
+from mmsrelay.storage.outbound import OutboundRepository
+
+
+@cache
+def link_resolver() -> MediaLinkResolver:
+    settings = MediaLinkSettings.from_environ(os.environ)
+    return MediaLinkResolver(aws.dynamodb_client(), aws.s3_client(), settings.messages_table_name, utc_now)
+
+
+def gateway_ca_file(settings: GatewaySettings) -> str | None:
+    """The configured CA bundle written to /tmp (the Parameter holds it base64-encoded), or None."""
+    if not settings.ca_certificate:
+        return None
+    pem = base64.b64decode(settings.ca_certificate, validate=True)
+    handle, path = tempfile.mkstemp(prefix="gateway-ca-", suffix=".pem")
+    with os.fdopen(handle, "wb") as file:
+        file.write(pem)
+    return path
+
+
+def gateway_credentials(settings: OutboundSettings) -> Any:
+    provider = SecretsProvider(boto3_client=aws.secretsmanager_client())
+
+    def load() -> GatewayCredentials:
+        secret = provider.get(
+            settings.gateway.credentials_secret_arn, max_age=settings.secret_cache_seconds, transform="json"
+        )
+        if not isinstance(secret, dict) or not secret.get("apiKey") or not secret.get("apiSecret"):
+            raise ValueError("the gateway credentials secret must hold apiKey and apiSecret")
+        return GatewayCredentials(
+            api_key=str(secret["apiKey"]),
+            api_secret=str(secret["apiSecret"]),
+            # MM4 logs in with the connection's API key and secret unless the secret says otherwise.
+            mm4_username=str(secret.get("mm4Username") or secret["apiKey"]),
+            mm4_password=str(secret.get("mm4Password") or secret["apiSecret"]),
+        )
+
+    return load
+
+
+@dataclass(frozen=True)
+class OutboundRelay:
+    records: OutboundRecords
+    senders: GatewaySenders
+    idempotency: IdempotencyConfig
+    max_concurrent_sends: int
+
+    def handle_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+        self.idempotency.register_lambda_context(context)
+        processor = ConcurrentBatchProcessor(self.max_concurrent_sends)
+        with self.senders.open() as send:
+            return process_partial_response(
+                event=event,
+                record_handler=lambda record: self.records.handle(record, send),
+                processor=processor,
+                context=context,
+            )
+
+
+@cache
+def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
+    settings = OutboundSettings.from_environ(os.environ)
+    table = settings.links.messages_table_name
+    repository = OutboundRepository(
+        aws.dynamodb_client(), table, timedelta(days=settings.message_retention_days)
+    )
+    policy = FetchPolicy.from_host_list(
+        settings.outbound_media_allowed_hosts,
+        allow_insecure=settings.allow_insecure_media_fetch,
+        max_bytes=settings.max_outbound_message_bytes,
+    )
+    media = OutboundMedia(
+        s3=aws.s3_client(),
+        bucket=settings.links.media_bucket_name,
+        fetcher=MediaFetcher(policy),
+        store=S3MediaStore(aws.s3_client(), settings.links.media_bucket_name),
+        links=MediaLinks(
+            aws.dynamodb_client(),
+            table,
+            settings.media_link_base_url,
+            timedelta(hours=settings.media_link_ttl_hours),
+            utc_now,
+        ),
+        max_message_bytes=settings.max_outbound_message_bytes,
+        clock=utc_now,
+    )
+    use_case = SendOutboundJob(repository, media, metrics, settings.default_country_code, utc_now)
+    idempotency = IdempotencyConfig(
+        event_key_jmespath="messageId",
+        payload_validation_jmespath="bodyHash",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_expiry_hours * 3600,
+        use_local_cache=False,  # records are handled by several threads at once
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name, boto3_client=aws.dynamodb_client()
+    )
+    credentials = gateway_credentials(settings)
+    ca_file = gateway_ca_file(settings.gateway)
+    http_settings = HttpApiSettings(base_url=settings.gateway.base_url, ca_file=ca_file)
+    senders = GatewaySenders(
+        https=AerialinkHttpClient(session_factory(http_settings), http_settings, credentials),
+        mm4=Mm4Client(
+            Mm4Settings(
+                host=settings.gateway.mm4_host,
+                port=settings.gateway.mm4_port,
+                tls_mode="implicit" if settings.gateway.mm4_tls_mode == "implicit" else "starttls",
+                domain=settings.gateway.mm4_domain,
+                ca_file=ca_file,
+            ),
+            credentials,
+        ),
+    )
+    records = OutboundRecords(
+        IdempotentJobs(use_case, persistence, idempotency),
+        repository,
+        QueueVisibility(
+            aws.sqs_client, settings.outbound_queue_url, settings.outbound_retry_base_delay_seconds
+        ),
+        metrics,
+        utc_now,
+    )
+    return OutboundRelay(records, senders, idempotency, settings.max_concurrent_sends)

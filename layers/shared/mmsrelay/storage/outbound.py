@@ -1,0 +1,243 @@
+"""Outbound items: ``MSG#<messageId>`` (the job) and ``TX#<transactionGUID>`` (one per recipient).
+
+Every write is one call; the job's final outcome and its recipients' transactions are written in
+one transaction. A recipient's ``TX#`` item is an upsert whose status fields are set only
+``if_not_exists``: a delivery receipt that arrived first (and created the item) keeps its status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
+from mmsrelay.status import RANK
+from mmsrelay.storage.errors import StorageUnavailable
+from mmsrelay.storage.items import iso_time
+from mmsrelay.storage.messages import retryable_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+MESSAGE_SK = "MSG"
+MAX_RAW_BODY = 200_000  # characters of an invalid body kept (an item may hold 400 KB)
+
+
+def message_key(message_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": MESSAGE_SK}}
+
+
+def _event(status: str, at: datetime, code: str | None = None) -> dict[str, Any]:
+    event: dict[str, Any] = {"status": {"S": status}, "at": {"S": iso_time(at)}}
+    if code:
+        event["code"] = {"S": code}
+    return {"M": event}
+
+
+class OutboundRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str, retention: timedelta) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention = retention
+
+    def record_invalid(self, message_id: str, raw_body: str, errors: Sequence[str], at: datetime) -> None:
+        """Keeps a job that could not be read, failed, with its body and what was wrong."""
+        self._call(
+            self._client.update_item,
+            TableName=self._table,
+            Key=message_key(message_id),
+            UpdateExpression=(
+                "SET entity = :message, direction = :outbound, messageId = :id, rawBody = :raw,"
+                " validationErrors = :errors, #status = :failed, statusAt = :at,"
+                " createdAt = if_not_exists(createdAt, :at), expiresAt = :expires,"
+                " lastError = :error"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":message": {"S": "message"},
+                ":outbound": {"S": "outbound"},
+                ":id": {"S": message_id},
+                ":raw": {"S": raw_body[:MAX_RAW_BODY]},
+                ":errors": {"L": [{"S": error} for error in errors[:50]]},
+                ":failed": {"S": "failed"},
+                ":at": {"S": iso_time(at)},
+                ":expires": {"N": self._expires(at)},
+                ":error": {"M": {"code": {"S": "invalid_job"}, "at": {"S": iso_time(at)}}},
+            },
+        )
+
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None:
+        """The job was taken from the queue (again, on a retry: attempts counts them).
+
+        ``transport`` is the one the job asked for, ``auto`` included.
+        """
+        self._call(
+            self._client.update_item,
+            TableName=self._table,
+            Key=message_key(message_id),
+            UpdateExpression=(
+                "SET entity = :message, direction = :outbound, messageId = :id,"
+                " #request = if_not_exists(#request, :request), transport = :transport,"
+                " #status = :queued, statusAt = :at, createdAt = if_not_exists(createdAt, :at),"
+                " expiresAt = :expires, history = list_append(if_not_exists(history, :empty), :event)"
+                " ADD attempts :one"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#request": "request"},
+            ExpressionAttributeValues={
+                ":message": {"S": "message"},
+                ":outbound": {"S": "outbound"},
+                ":id": {"S": message_id},
+                ":request": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True)},
+                ":transport": {"S": transport},
+                ":queued": {"S": "queued"},
+                ":at": {"S": iso_time(at)},
+                ":expires": {"N": self._expires(at)},
+                ":empty": {"L": []},
+                ":event": {"L": [_event("queued", at)]},
+                ":one": {"N": "1"},
+            },
+        )
+
+    def job_sending(self, message_id: str, at: datetime) -> None:
+        self._set_status(message_id, "sending", at)
+
+    def job_will_retry(self, message_id: str, code: str, detail: str, at: datetime) -> None:
+        """A transient failure: the job goes back to the queue; the error is kept."""
+        self._set_status(message_id, "queued", at, code, detail)
+
+    def job_failed(self, message_id: str, code: str, detail: str, at: datetime) -> None:
+        self._set_status(message_id, "failed", at, code, detail)
+
+    def job_sent(self, message: OutboundMessage, result: SendResult, at: datetime) -> None:
+        """The gateway accepted the message: the job and one item per recipient, in one transaction."""
+        recipients = [
+            {
+                "M": {
+                    "number": {"S": outcome.recipient},
+                    "status": {"S": "refused" if outcome.refused else "sent"},
+                    **(
+                        {"transactionGuid": {"S": outcome.transaction_guid}}
+                        if outcome.transaction_guid
+                        else {}
+                    ),
+                    **({"code": {"S": outcome.code}} if outcome.code else {}),
+                }
+            }
+            for outcome in result.recipients
+        ]
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": message_key(message.message_id),
+                    "UpdateExpression": (
+                        "SET #status = :sent, statusAt = :at, sentAt = :at, recipients = :recipients,"
+                        " history = list_append(if_not_exists(history, :empty), :event) REMOVE lastError"
+                    ),
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": {
+                        ":sent": {"S": "sent"},
+                        ":at": {"S": iso_time(at)},
+                        ":recipients": {"L": recipients},
+                        ":empty": {"L": []},
+                        ":event": {"L": [_event("sent", at)]},
+                    },
+                }
+            }
+        ]
+        # One item per transaction GUID. A gateway that gives a whole group one GUID gets one
+        # item for it, naming every recipient it covers.
+        by_guid: dict[str, list[str]] = {}
+        for outcome in result.recipients:
+            if outcome.transaction_guid and not outcome.refused:
+                by_guid.setdefault(outcome.transaction_guid, []).append(outcome.recipient)
+        items += [
+            self._transaction_upsert(message, result.transport, guid, numbers, at)
+            for guid, numbers in by_guid.items()
+        ]
+        self._call(self._client.transact_write_items, TransactItems=items)
+
+    def _transaction_upsert(
+        self, message: OutboundMessage, transport: Transport, guid: str, numbers: list[str], at: datetime
+    ) -> TransactWriteItemTypeDef:
+        pk = f"TX#{guid}"
+        recipient = numbers[0]
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": pk}, "sk": {"S": "TX"}},
+                "UpdateExpression": (
+                    "SET entity = :tx, direction = :outbound, transactionGuid = :guid, messageId = :id,"
+                    " #from = :from, #to = :to, transport = :transport, sentAt = :at,"
+                    " recipients = :numbers, gsi1pk = :number, gsi1sk = :sort, expiresAt = :expires,"
+                    " #status = if_not_exists(#status, :sent), statusRank = if_not_exists(statusRank, :rank),"
+                    " statusAt = if_not_exists(statusAt, :at),"
+                    " history = list_append(if_not_exists(history, :empty), :event)"
+                ),
+                "ExpressionAttributeNames": {"#status": "status", "#from": "from", "#to": "to"},
+                "ExpressionAttributeValues": {
+                    ":tx": {"S": "transaction"},
+                    ":outbound": {"S": "outbound"},
+                    ":guid": {"S": guid},
+                    ":id": {"S": message.message_id},
+                    ":from": {"S": message.sender},
+                    ":to": {"S": recipient},
+                    ":numbers": {"L": [{"S": number} for number in numbers]},
+                    ":transport": {"S": transport},
+                    ":at": {"S": iso_time(at)},
+                    ":number": {"S": f"NUM#{recipient}"},
+                    ":sort": {"S": f"{iso_time(at)}#{pk}"},
+                    ":expires": {"N": self._expires(at)},
+                    ":sent": {"S": "sent"},
+                    ":rank": {"N": str(RANK["sent"])},
+                    ":empty": {"L": []},
+                    ":event": {"L": [_event("sent", at)]},
+                },
+            }
+        }
+
+    def _set_status(
+        self, message_id: str, status: str, at: datetime, code: str | None = None, detail: str = ""
+    ) -> None:
+        expression = (
+            "SET #status = :status, statusAt = :at,"
+            " history = list_append(if_not_exists(history, :empty), :event)"
+        )
+        values: dict[str, Any] = {
+            ":status": {"S": status},
+            ":at": {"S": iso_time(at)},
+            ":empty": {"L": []},
+            ":event": {"L": [_event(status, at, code)]},
+        }
+        if code:
+            expression += ", lastError = :error"
+            values[":error"] = {
+                "M": {"code": {"S": code}, "detail": {"S": detail[:500]}, "at": {"S": iso_time(at)}}
+            }
+        self._call(
+            self._client.update_item,
+            TableName=self._table,
+            Key=message_key(message_id),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+
+    def _expires(self, at: datetime) -> str:
+        return str(int((at + self._retention).timestamp()))
+
+    @staticmethod
+    def _call(operation: Any, **request: Any) -> None:
+        try:
+            operation(**request)
+        except ClientError as error:
+            if retryable_code(error):
+                raise StorageUnavailable(str(error.response.get("Error", {}).get("Code", ""))) from error
+            raise
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error

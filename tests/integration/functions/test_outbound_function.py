@@ -1,0 +1,217 @@
+"""The outbound and media-link handlers as Lambda runs them: moto for AWS, the gateway simulator
+(HTTPS API and MM4 over TLS, on 127.0.0.1) for the gateway."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.media_link import app as media_link_app
+from functions.outbound import app as outbound_app
+from gatewaysim import images
+from gatewaysim.http_api import HttpFault
+from gatewaysim.simulator import GatewaySimulator
+from mmsrelay import aws as clients
+from mmsrelay.outbound import wiring
+from tests.integration.conftest import REGION, TABLE, create_messages_table
+from tests.support import LambdaContextStub, load_event
+
+BUCKET = "media"
+LINK_BASE = "https://relay.example.com/v1"
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[GatewaySimulator]:
+    with GatewaySimulator() as running:
+        yield running
+
+
+@pytest.fixture
+def deployed(
+    aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    create_messages_table(dynamodb)
+    dynamodb.create_table(
+        TableName="idempotency",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    queue_url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="outbound")["QueueUrl"]
+    secret_arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="gateway",
+        SecretString=json.dumps({"apiKey": simulator.api_key, "apiSecret": simulator.api_secret}),
+    )["ARN"]
+    bundle = b"".join(Path(str(p)).read_bytes() for p in (simulator.http_api.ca_file, simulator.mm4.ca_file))
+    environment = {
+        "MESSAGES_TABLE_NAME": TABLE,
+        "MEDIA_BUCKET_NAME": BUCKET,
+        "GATEWAY_CREDENTIALS_SECRET_ARN": secret_arn,
+        "GATEWAY_BASE_URL": simulator.http_api.base_url,
+        "GATEWAY_CA_CERTIFICATE": base64.b64encode(bundle).decode(),
+        "MM4_HOST": "127.0.0.1",
+        "MM4_PORT": str(simulator.mm4.port),
+        "MM4_TLS_MODE": "implicit",
+        "MM4_DOMAIN": simulator.mm4.domain,
+        "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "IDEMPOTENCY_EXPIRY_HOURS": "72",
+        "OUTBOUND_QUEUE_URL": queue_url,
+        "OUTBOUND_RETRY_BASE_DELAY_SECONDS": "30",
+        "OUTBOUND_MEDIA_ALLOWED_HOSTS": "*",
+        "ALLOW_INSECURE_MEDIA_FETCH": "true",
+        "MAX_OUTBOUND_MESSAGE_BYTES": "1048576",
+        "MEDIA_LINK_BASE_URL": LINK_BASE,
+        "MEDIA_LINK_TTL_HOURS": "72",
+        "DEFAULT_COUNTRY_CODE": "1",
+        "MESSAGE_RETENTION_DAYS": "30",
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for factory in (
+        clients.dynamodb_client,
+        clients.s3_client,
+        clients.sqs_client,
+        clients.secretsmanager_client,
+    ):
+        factory.cache_clear()
+    wiring.outbound_relay.cache_clear()
+    wiring.link_resolver.cache_clear()
+    simulator.http_api.clear()
+    simulator.mm4.clear()
+    yield {"dynamodb": dynamodb, "s3": s3}
+    wiring.outbound_relay.cache_clear()
+    wiring.link_resolver.cache_clear()
+
+
+def sqs_event(*jobs: dict[str, Any]) -> dict[str, Any]:
+    template = load_event("outbound_sqs_batch.json")["Records"][0]
+    records = []
+    for number, job in enumerate(jobs):
+        record = json.loads(json.dumps(template))
+        record["messageId"], record["body"] = f"sqs-{number}", json.dumps(job)
+        records.append(record)
+    return {"Records": records}
+
+
+def message_item(deployed: dict[str, Any], message_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = deployed["dynamodb"].get_item(
+        TableName=TABLE, Key={"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}}
+    )["Item"]
+    return item
+
+
+def test_one_image_from_s3_goes_over_https_as_a_short_link(
+    deployed: dict[str, Any], simulator: GatewaySimulator
+) -> None:
+    # Given a producer's image in the media bucket
+    image = images.png(20, 20)
+    deployed["s3"].put_object(Bucket=BUCKET, Key="outbound/labels/1.png", Body=image, ContentType="image/png")
+    job = {
+        "messageId": "https-1",
+        "from": "12223334444",
+        "to": ["+13105551212"],
+        "text": "Your label",
+        "media": [{"s3": f"s3://{BUCKET}/outbound/labels/1.png"}],
+        "deliveryReport": True,
+    }
+    # When the outbound function handles the job
+    answer = outbound_app.lambda_handler(sqs_event(job), LambdaContextStub())
+    # Then the gateway got one form post whose mmsURL is a short link to that image
+    assert answer == {"batchItemFailures": []}
+    (sent,) = simulator.http_api.sent
+    assert sent.fields["destination"] == "13105551212"
+    assert sent.fields["registeredDelivery"] == "1"
+    link = sent.mms_url
+    assert link.startswith(f"{LINK_BASE}/m/")
+    assert len(link) <= 160
+    # And the link redirects to the object
+    token = link.rsplit("/", 1)[1]
+    redirect = media_link_app.lambda_handler(
+        {"httpMethod": "GET", "path": f"/m/{token}", "pathParameters": {"token": token}, "headers": {}},
+        LambdaContextStub(),  # type: ignore[arg-type]
+    )
+    assert redirect["statusCode"] == 302
+    assert "outbound/labels/1.png" in redirect["headers"]["Location"]
+    # And the job and its transaction are recorded
+    item = message_item(deployed, "https-1")
+    assert item["status"] == {"S": "sent"}
+    guid = item["recipients"]["L"][0]["M"]["transactionGuid"]["S"]
+    assert guid == sent.transaction_guid
+
+
+def test_a_group_with_two_attachments_goes_over_mm4_in_one_transaction(
+    deployed: dict[str, Any], simulator: GatewaySimulator
+) -> None:
+    photo = images.jpeg(32, 32)
+    deployed["s3"].put_object(Bucket=BUCKET, Key="outbound/a.jpg", Body=photo, ContentType="image/jpeg")
+    deployed["s3"].put_object(Bucket=BUCKET, Key="outbound/b.gif", Body=images.gif(), ContentType="image/gif")
+    job = {
+        "messageId": "group-1",
+        "from": "+12223334444",
+        "to": ["+13105551212", "+13105551313", "+13105551414"],
+        "text": "Dinner photos",
+        "subject": "Dinner",
+        "media": [{"s3": f"s3://{BUCKET}/outbound/a.jpg"}, {"s3": f"s3://{BUCKET}/outbound/b.gif"}],
+        "deliveryReport": True,
+    }
+    answer = outbound_app.lambda_handler(sqs_event(job), LambdaContextStub())
+    assert answer == {"batchItemFailures": []}
+    (transaction,) = simulator.mm4.transactions
+    assert len(transaction.recipients) == 3
+    item = message_item(deployed, "group-1")
+    assert item["status"] == {"S": "sent"}
+    assert len({r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]}) == 3
+
+
+def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
+    deployed: dict[str, Any], simulator: GatewaySimulator
+) -> None:
+    simulator.http_api.inject(HttpFault.http_status(503))
+    jobs = [
+        {
+            "messageId": f"batch-{n}",
+            "from": "12223334444",
+            "to": [f"+1310555{n:04d}"],
+            "text": "hi",
+            "media": [{"url": "https://cdn.example.com/a.jpg"}],
+        }
+        for n in range(3)
+    ]
+    answer = outbound_app.lambda_handler(sqs_event(*jobs), LambdaContextStub())
+    assert len(answer["batchItemFailures"]) == 1
+    assert len(simulator.http_api.sent) == 2
+    # The same batch delivered again sends only the one that failed
+    again = outbound_app.lambda_handler(sqs_event(*jobs), LambdaContextStub())
+    assert again == {"batchItemFailures": []}
+    assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(3)]
+
+
+def test_media_links_are_presigned_with_sigv4(deployed: dict[str, Any]) -> None:
+    # S3 refuses SigV2 signatures on buckets created since 2020: a SigV2 link would never load.
+    deployed["s3"].put_object(
+        Bucket=BUCKET, Key="outbound/v4.png", Body=images.png(), ContentType="image/png"
+    )
+    deployed["dynamodb"].put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": "LINK#AAAAAAAAAAAAAAAAAAAAAA"},
+            "sk": {"S": "LINK"},
+            "bucket": {"S": BUCKET},
+            "key": {"S": "outbound/v4.png"},
+            "contentType": {"S": "image/png"},
+            "expiresAt": {"N": "9999999999"},
+        },
+    )
+    location = wiring.link_resolver().resolve("AAAAAAAAAAAAAAAAAAAAAA")
+    assert location is not None
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in location
+    assert "AWSAccessKeyId=" not in location

@@ -1,0 +1,214 @@
+"""A batch of outbound records over real idempotency and repository (moto), with a fake gateway."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+from mmsrelay.outbound.batch import ConcurrentBatchProcessor, IdempotentJobs, OutboundRecords, QueueVisibility
+from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
+from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult, Transport
+from mmsrelay.outbound.send import SendOutboundJob
+from mmsrelay.storage.outbound import OutboundRepository
+from tests.integration.conftest import REGION, TABLE
+from tests.support import EVENTS, LambdaContextStub, MetricsRecorder, load_event
+from tests.unit.outbound.fakes import FakeMedia
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+
+
+class ScriptedGateway:
+    """Answers by the message's text: "transient", "throttled", "permanent", or accepts it."""
+
+    def __init__(self, latency: float = 0.0) -> None:
+        self.sent: list[str] = []
+        self.latency = latency
+        self._lock = threading.Lock()
+
+    def __call__(self, transport: Transport, message: OutboundMessage) -> SendResult:
+        time.sleep(self.latency)
+        if message.text == "transient":
+            raise TransientSendError("http_503", "unavailable")
+        if message.text == "throttled":
+            raise TransientSendError("http_429", "slow down", retry_after=120)
+        if message.text == "permanent":
+            raise PermanentSendError("E200002", "invalid source")
+        with self._lock:
+            self.sent.append(message.message_id)
+        return SendResult(transport, (RecipientResult(message.recipients[0], f"GUID-{message.message_id}"),))
+
+
+@pytest.fixture
+def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
+    dynamodb.create_table(
+        TableName="idempotency",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    metrics = MetricsRecorder()
+    config = IdempotencyConfig(
+        event_key_jmespath="messageId",
+        payload_validation_jmespath="bodyHash",
+        raise_on_no_idempotency_key=True,
+        use_local_cache=False,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=dynamodb)
+    jobs = IdempotentJobs(
+        SendOutboundJob(repository, FakeMedia(), metrics, "1", lambda: NOW), persistence, config
+    )
+    records = OutboundRecords(
+        jobs, repository, QueueVisibility(lambda: sqs, queue_url, 30), metrics, lambda: NOW
+    )
+    return {"records": records, "config": config, "metrics": metrics, "sqs": sqs, "queue_url": queue_url}
+
+
+def batch(bodies: list[dict[str, Any] | str], receipt_handles: list[str] | None = None) -> dict[str, Any]:
+    template = load_event("outbound_sqs_batch.json")["Records"][0]
+    records = []
+    for number, body in enumerate(bodies):
+        record = json.loads(json.dumps(template))
+        record["messageId"] = f"sqs-{number}"
+        record["body"] = body if isinstance(body, str) else json.dumps(body)
+        if receipt_handles:
+            record["receiptHandle"] = receipt_handles[number]
+        records.append(record)
+    return {"Records": records}
+
+
+def job(message_id: str, text: str = "hello") -> dict[str, Any]:
+    return {"messageId": message_id, "from": "12223334444", "to": ["+13105551212"], "text": text}
+
+
+def run(outbound: dict[str, Any], event: dict[str, Any], gateway: ScriptedGateway) -> Any:
+    outbound["config"].register_lambda_context(LambdaContextStub())
+    return process_partial_response(
+        event=event,
+        record_handler=lambda record: outbound["records"].handle(record, gateway),
+        processor=ConcurrentBatchProcessor(max_workers=10),
+        context=LambdaContextStub(),  # type: ignore[arg-type]
+    )
+
+
+def status(dynamodb: DynamoDBClient, message_id: str) -> str:
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}})[
+        "Item"
+    ]
+    return str(item["status"]["S"])
+
+
+def test_only_the_transient_record_fails_and_the_permanent_one_is_recorded(
+    outbound: dict[str, Any], dynamodb: DynamoDBClient
+) -> None:
+    gateway = ScriptedGateway()
+    answer = run(outbound, batch([job("ok-1"), job("t-1", "transient"), job("p-1", "permanent")]), gateway)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "sqs-1"}]}
+    assert gateway.sent == ["ok-1"]
+    assert (status(dynamodb, "ok-1"), status(dynamodb, "t-1"), status(dynamodb, "p-1")) == (
+        "sent",
+        "queued",
+        "failed",
+    )
+    assert outbound["metrics"].counts == {
+        "MessagesSent": 1,
+        "SendFailedTransient": 1,
+        "SendFailedPermanent": 1,
+    }
+
+
+def test_a_redelivered_job_is_not_sent_again(outbound: dict[str, Any]) -> None:
+    gateway = ScriptedGateway()
+    run(outbound, batch([job("once")]), gateway)
+    answer = run(outbound, batch([job("once")]), gateway)
+    assert answer == {"batchItemFailures": []}
+    assert gateway.sent == ["once"]
+
+
+def test_the_same_message_id_put_twice_in_one_batch_is_sent_once(outbound: dict[str, Any]) -> None:
+    gateway = ScriptedGateway(latency=0.2)
+    answer = run(outbound, batch([job("twice"), job("twice")]), gateway)
+    assert gateway.sent == ["twice"]
+    # the copy that found the first one in progress is retried later (and then returns its outcome)
+    assert len(answer["batchItemFailures"]) <= 1
+
+
+def test_a_transiently_failed_job_is_sent_on_its_retry(
+    outbound: dict[str, Any], dynamodb: DynamoDBClient
+) -> None:
+    # Given a gateway that is down for the first delivery of the job
+    down, up = ScriptedGateway(), ScriptedGateway()
+    first = run(outbound, batch([job("retry-me", "transient")]), down)
+    assert first == {"batchItemFailures": [{"itemIdentifier": "sqs-0"}]}
+    # When SQS delivers the same job again and the gateway accepts it
+    up.sent.clear()
+    second = run(outbound, batch([job("retry-me", "transient")]), _accepting(up))
+    # Then it is sent then, once, and recorded as sent
+    assert second == {"batchItemFailures": []}
+    assert up.sent == ["retry-me"]
+    assert status(dynamodb, "retry-me") == "sent"
+
+
+def _accepting(gateway: ScriptedGateway) -> Any:
+    def send(transport: Transport, message: OutboundMessage) -> SendResult:
+        gateway.sent.append(message.message_id)
+        return SendResult(transport, (RecipientResult(message.recipients[0], "GUID"),))
+
+    return send
+
+
+def test_a_message_id_reused_for_another_body_is_refused(outbound: dict[str, Any]) -> None:
+    gateway = ScriptedGateway()
+    run(outbound, batch([job("reuse", "first")]), gateway)
+    answer = run(outbound, batch([job("reuse", "second")]), gateway)
+    assert answer == {"batchItemFailures": []}
+    assert gateway.sent == ["reuse"]
+    assert outbound["metrics"].counts["SendFailedPermanent"] == 1
+
+
+def test_an_unreadable_body_is_recorded_failed_and_not_retried(
+    outbound: dict[str, Any], dynamodb: DynamoDBClient
+) -> None:
+    answer = run(
+        outbound, batch(["{not json", (EVENTS / "outbound_invalid.json").read_text()]), ScriptedGateway()
+    )
+    assert answer == {"batchItemFailures": []}
+    stored = dynamodb.scan(TableName=TABLE)["Items"]
+    assert sorted(item["status"]["S"] for item in stored) == ["failed", "failed"]
+    assert all(item["pk"]["S"].startswith("MSG#invalid-") for item in stored)
+
+
+def test_a_throttled_job_comes_back_after_the_gateways_retry_after(outbound: dict[str, Any]) -> None:
+    sqs, queue_url = outbound["sqs"], outbound["queue_url"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(job("slow", "throttled")))
+    received = sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=5)["Messages"][0]
+    answer = run(outbound, batch([received["Body"]], [received["ReceiptHandle"]]), ScriptedGateway())
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "sqs-0"}]}
+    # Its visibility was extended to the 120 s the gateway asked for: it is not visible after 5 s
+    time.sleep(0.1)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+def test_ten_slow_sends_take_about_one_send_not_ten(outbound: dict[str, Any]) -> None:
+    gateway = ScriptedGateway(latency=0.3)
+    started = time.monotonic()
+    run(outbound, batch([job(f"fast-{n}") for n in range(10)]), gateway)
+    # Not a timing test of the machine: ten sequential sends would take 3 s at least.
+    assert time.monotonic() - started < 2.5
+    assert sorted(gateway.sent) == sorted(f"fast-{n}" for n in range(10))
