@@ -9,10 +9,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import cold_start_inbound, inbound_writes, media_copy_memory
+from bench import (
+    cold_start_inbound,
+    cold_start_outbound,
+    inbound_writes,
+    media_copy_memory,
+    outbound_batch,
+)
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "cold_start_inbound": cold_start_inbound.main,
+    "cold_start_outbound": cold_start_outbound.main,
+    "outbound_batch": outbound_batch.main,
     "inbound_writes": inbound_writes.main,
     "media_copy_memory": media_copy_memory.main,
 }

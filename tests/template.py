@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -63,6 +64,8 @@ def _resolve(value: Any, parameters: dict[str, Any]) -> str:
         return f"{value.value}-resource"
     if isinstance(value, Tag) and value.name == "If":
         return _resolve(value.value[2], parameters)  # the default parameters take the "else" branch
+    if isinstance(value, Tag) and value.name == "Sub" and isinstance(value.value, str):
+        return re.sub(r"\$\{[^}]+\}", "resolved", value.value)
     if isinstance(value, Tag):
         return f"{value.name}-value"
     return str(value)

@@ -50,7 +50,9 @@ def local_aws() -> Iterator[str]:
         server.stop()
 
 
-def child_environment(endpoint: str, extra: dict[str, str], pythonpath: tuple[Path, ...]) -> dict[str, str]:
+def child_environment(
+    endpoint: str | None, extra: dict[str, str], pythonpath: tuple[Path, ...]
+) -> dict[str, str]:
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", ""),
@@ -58,9 +60,10 @@ def child_environment(endpoint: str, extra: dict[str, str], pythonpath: tuple[Pa
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
         "PYTHONPATH": os.pathsep.join(str(path) for path in pythonpath),
     }
+    if endpoint is not None:
+        environment["AWS_ENDPOINT_URL"] = endpoint
     environment.update(extra)
     return environment
 

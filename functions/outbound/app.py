@@ -4,10 +4,10 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
+from mmsrelay.outbound.batch import PartialBatchResponse
 from mmsrelay.outbound.wiring import outbound_relay
 
 logger = Logger()
@@ -18,5 +18,5 @@ copy_config_to_registered_loggers(source_logger=logger, include={"mmsrelay"})
 @traced_when_enabled(os.environ)
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:  # type: ignore[type-arg]
+def lambda_handler(event: dict, context: LambdaContext) -> PartialBatchResponse:  # type: ignore[type-arg]
     return outbound_relay(metrics).handle_batch(event, context)

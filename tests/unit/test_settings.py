@@ -1,6 +1,7 @@
 import pytest
 
-from mmsrelay.settings import InboundSettings, MediaSettings, SettingsError
+from mmsrelay.inbound.settings import InboundSettings, MediaSettings
+from mmsrelay.settings import SettingsError
 from tests.template import function_environment
 
 

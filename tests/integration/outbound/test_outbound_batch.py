@@ -10,10 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
-from mmsrelay.outbound.batch import ConcurrentBatchProcessor, IdempotentJobs, OutboundRecords, QueueVisibility
+from mmsrelay.outbound.batch import IdempotentJobs, OutboundRecords, QueueVisibility, process_batch
 from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
 from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult, Transport
 from mmsrelay.outbound.send import SendOutboundJob
@@ -94,14 +93,9 @@ def job(message_id: str, text: str = "hello") -> dict[str, Any]:
     return {"messageId": message_id, "from": "12223334444", "to": ["+13105551212"], "text": text}
 
 
-def run(outbound: dict[str, Any], event: dict[str, Any], gateway: ScriptedGateway) -> Any:
+def run(outbound: dict[str, Any], event: dict[str, Any], gateway: Any) -> Any:
     outbound["config"].register_lambda_context(LambdaContextStub())
-    return process_partial_response(
-        event=event,
-        record_handler=lambda record: outbound["records"].handle(record, gateway),
-        processor=ConcurrentBatchProcessor(max_workers=10),
-        context=LambdaContextStub(),  # type: ignore[arg-type]
-    )
+    return process_batch(event, lambda record: outbound["records"].handle(record, gateway), max_workers=10)
 
 
 def status(dynamodb: DynamoDBClient, message_id: str) -> str:

@@ -48,7 +48,9 @@ def media(dynamodb: DynamoDBClient) -> dict[str, Any]:
         timedelta(hours=1),
         lambda: NOW,
     )
-    subject = OutboundMedia(s3, BUCKET, source, S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW)
+    subject = OutboundMedia(
+        s3, BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW
+    )
     return {"subject": subject, "s3": s3, "dynamodb": dynamodb}
 
 

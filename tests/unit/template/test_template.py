@@ -9,12 +9,16 @@ from collections.abc import Callable, Mapping
 
 import pytest
 
-from mmsrelay.settings import InboundSettings, MediaSettings, SettingsError
+from mmsrelay.inbound.settings import InboundSettings, MediaSettings
+from mmsrelay.outbound.settings import MediaLinkSettings, OutboundSettings
+from mmsrelay.settings import SettingsError
 from tests.template import ROOT, Tag, function_environment, resources, template
 
 SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
     "InboundFunction": InboundSettings.from_environ,
     "MediaRetryFunction": MediaSettings.from_environ,
+    "OutboundFunction": OutboundSettings.from_environ,
+    "MediaLinkFunction": MediaLinkSettings.from_environ,
 }
 
 

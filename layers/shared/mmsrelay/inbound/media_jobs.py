@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -21,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mmsrelay.errors import PermanentError, TransientError
 from mmsrelay.media.content_types import extension_for
 from mmsrelay.media.errors import MediaError
-from mmsrelay.media.store import StoredObject
+from mmsrelay.media.ports import MediaSink, MediaSource
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.storage.messages import StoredMedia
 
@@ -98,25 +97,6 @@ class MediaRetryQueue:
 
 class RetryScheduler(Protocol):
     def schedule(self, job: MediaJob) -> None: ...
-
-
-class Download(Protocol):
-    @property
-    def content_type(self) -> str: ...
-
-    def chunks(self, chunk_size: int = ...) -> Iterator[bytes]: ...
-
-
-class MediaSource(Protocol):
-    """Where attachments are fetched from (``mmsrelay.media.fetcher.MediaFetcher``)."""
-
-    def open(self, url: str) -> AbstractContextManager[Download]: ...
-
-
-class MediaSink(Protocol):
-    """Where attachments are stored (``mmsrelay.media.store.S3MediaStore``)."""
-
-    def put_stream(self, key: str, chunks: Iterable[bytes], content_type: str) -> StoredObject: ...
 
 
 class MediaRecords(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from mmsrelay.clock import iso_time
 from mmsrelay.inbound.media_jobs import MediaJob, MediaOutcome
 from mmsrelay.inbound.message import InboundMessage
 from mmsrelay.observability import COUNT, MetricsSink
@@ -52,7 +53,7 @@ class ReceiveInboundMessage:
         self._metrics = metrics
 
     def __call__(self, message: InboundMessage, has_time: Callable[[], bool]) -> Received:
-        received_at = items.iso_time(message.received_at)
+        received_at = iso_time(message.received_at)
         outcome = self._repository.add_inbound(message)
         if isinstance(outcome, AlreadyStored):
             stored_at = items.received_at_of(outcome.item) or received_at

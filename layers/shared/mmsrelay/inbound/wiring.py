@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from mmsrelay import aws
+from mmsrelay.clock import utc_now
 from mmsrelay.inbound.media_jobs import MediaCopier, MediaRetryQueue
 from mmsrelay.inbound.receive import ReceiveInboundMessage
 from mmsrelay.inbound.retry import RetryInboundMedia
+from mmsrelay.inbound.settings import InboundSettings, MediaSettings
 from mmsrelay.inbound.webhook import InboundWebhook
 from mmsrelay.media.fetcher import MediaFetcher
 from mmsrelay.media.store import S3MediaStore
 from mmsrelay.media.url_guard import FetchPolicy
 from mmsrelay.observability import MetricsSink
-from mmsrelay.settings import InboundSettings, MediaSettings
 from mmsrelay.storage.messages import MessageRepository
 from mmsrelay.webhooks.basic_auth import BasicAuthVerifier
 from mmsrelay.webhooks.credentials import secret_credentials
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _repository(settings: MediaSettings) -> MessageRepository:

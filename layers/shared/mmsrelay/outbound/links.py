@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mmsrelay.clock import iso_time
 from mmsrelay.outbound.errors import PermanentSendError
 from mmsrelay.storage.errors import StorageUnavailable
-from mmsrelay.storage.items import iso_time
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

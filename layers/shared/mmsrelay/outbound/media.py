@@ -3,7 +3,8 @@
 HTTPS carries one attachment as a URL the gateway fetches: a short ``https`` URL is passed as is;
 an S3 object, or a URL longer than the gateway's 160 characters, becomes a short link
 (``mmsrelay.outbound.links``). MM4 carries the bytes: S3 objects are read, URLs fetched through the
-SSRF-safe fetcher, all within ``max_message_bytes`` in total.
+SSRF-safe fetcher, all within ``max_message_bytes`` in total. The fetcher and the store are
+built on first use: most jobs carry S3 objects or short URLs and never need them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.inbound.media_jobs import MediaSink, MediaSource
 from mmsrelay.media.content_types import extension_for, is_allowed, normalize_content_type, sniff
+from mmsrelay.media.ports import MediaSink, MediaSource
 from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
 from mmsrelay.outbound.job import OutboundJob, S3Media, UrlMedia
 from mmsrelay.outbound.links import MMS_URL_LIMIT, MediaLinks
@@ -35,8 +36,8 @@ class OutboundMedia:
         self,
         s3: S3Client,
         bucket: str,
-        fetcher: MediaSource,
-        store: MediaSink,
+        fetcher: Callable[[], MediaSource],
+        store: Callable[[], MediaSink],
         links: MediaLinks,
         max_message_bytes: int,
         clock: Callable[[], datetime],
@@ -121,7 +122,7 @@ class OutboundMedia:
 
     # ------------------------------------------------------------------ URLs
     def _fetch(self, url: str, limit: int) -> tuple[bytes, str]:
-        with self._fetcher.open(url) as download:
+        with self._fetcher().open(url) as download:
             data = bytearray()
             for chunk in download.chunks():
                 data += chunk
@@ -131,9 +132,9 @@ class OutboundMedia:
 
     def _copy_to_bucket(self, url: str, message_id: str, index: int) -> tuple[str, str]:
         day = self._clock().strftime("%Y/%m/%d")
-        with self._fetcher.open(url) as download:
+        with self._fetcher().open(url) as download:
             key = f"outbound/{day}/{message_id}/{index}.{extension_for(download.content_type)}"
-            stored = self._store.put_stream(key, download.chunks(), download.content_type)
+            stored = self._store().put_stream(key, download.chunks(), download.content_type)
         if stored.size > self._max_bytes:
             raise PermanentSendError("media_too_large", f"{stored.size} bytes")
         return stored.key, stored.content_type

@@ -5,36 +5,34 @@ from __future__ import annotations
 import base64
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from mmsrelay import aws
-from mmsrelay.inbound.wiring import utc_now
-from mmsrelay.media.fetcher import MediaFetcher
-from mmsrelay.media.store import S3MediaStore
-from mmsrelay.media.url_guard import FetchPolicy
+from mmsrelay.clock import utc_now
+from mmsrelay.media.ports import MediaSink, MediaSource
 from mmsrelay.observability import MetricsSink
 from mmsrelay.outbound.batch import (
-    ConcurrentBatchProcessor,
     GatewaySenders,
     IdempotentJobs,
     OutboundRecords,
+    PartialBatchResponse,
     QueueVisibility,
+    process_batch,
 )
 from mmsrelay.outbound.https.client import AerialinkHttpClient, HttpApiSettings, session_factory
 from mmsrelay.outbound.links import MediaLinkResolver, MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
 from mmsrelay.outbound.message import GatewayCredentials
-from mmsrelay.outbound.mm4.client import Mm4Client, Mm4Settings
 from mmsrelay.outbound.send import SendOutboundJob
-from mmsrelay.settings import GatewaySettings, MediaLinkSettings, OutboundSettings
+from mmsrelay.outbound.settings import GatewaySettings, MediaLinkSettings, OutboundSettings
 from mmsrelay.storage.outbound import OutboundRepository
 
 
@@ -75,6 +73,59 @@ def gateway_credentials(settings: OutboundSettings) -> Any:
     return load
 
 
+class LazyMm4Client:
+    """The MM4 client, built (and its SMTP and e-mail modules imported) when a batch first needs it.
+
+    Most batches are HTTPS only; they should not pay the MM4 stack's import on a cold start.
+    """
+
+    def __init__(self, gateway: GatewaySettings, ca_file: str | None, credentials: Any) -> None:
+        self._gateway = gateway
+        self._ca_file = ca_file
+        self._credentials = credentials
+        self._client: Any = None
+
+    @contextmanager
+    def session(self) -> Iterator[Any]:
+        with self._built().session() as session:
+            yield session
+
+    def _built(self) -> Any:
+        if self._client is None:
+            from mmsrelay.outbound.mm4.client import Mm4Client, Mm4Settings  # noqa: PLC0415
+
+            self._client = Mm4Client(
+                Mm4Settings(
+                    host=self._gateway.mm4_host,
+                    port=self._gateway.mm4_port,
+                    tls_mode="implicit" if self._gateway.mm4_tls_mode == "implicit" else "starttls",
+                    domain=self._gateway.mm4_domain,
+                    ca_file=self._ca_file,
+                ),
+                self._credentials,
+            )
+        return self._client
+
+
+def media_fetcher(settings: OutboundSettings) -> MediaSource:
+    # Imported on first use: only URL media fetched by the relay needs the fetcher (and its guard).
+    from mmsrelay.media.fetcher import MediaFetcher  # noqa: PLC0415
+    from mmsrelay.media.url_guard import FetchPolicy  # noqa: PLC0415
+
+    policy = FetchPolicy.from_host_list(
+        settings.outbound_media_allowed_hosts,
+        allow_insecure=settings.allow_insecure_media_fetch,
+        max_bytes=settings.max_outbound_message_bytes,
+    )
+    return MediaFetcher(policy)
+
+
+def media_store(settings: OutboundSettings) -> MediaSink:
+    from mmsrelay.media.store import S3MediaStore  # noqa: PLC0415 - only long URLs are copied to S3
+
+    return S3MediaStore(aws.s3_client(), settings.links.media_bucket_name)
+
+
 @dataclass(frozen=True)
 class OutboundRelay:
     records: OutboundRecords
@@ -82,15 +133,11 @@ class OutboundRelay:
     idempotency: IdempotencyConfig
     max_concurrent_sends: int
 
-    def handle_batch(self, event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    def handle_batch(self, event: dict[str, Any], context: Any) -> PartialBatchResponse:
         self.idempotency.register_lambda_context(context)
-        processor = ConcurrentBatchProcessor(self.max_concurrent_sends)
         with self.senders.open() as send:
-            return process_partial_response(
-                event=event,
-                record_handler=lambda record: self.records.handle(record, send),
-                processor=processor,
-                context=context,
+            return process_batch(
+                event, lambda record: self.records.handle(record, send), self.max_concurrent_sends
             )
 
 
@@ -101,16 +148,11 @@ def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
     repository = OutboundRepository(
         aws.dynamodb_client(), table, timedelta(days=settings.message_retention_days)
     )
-    policy = FetchPolicy.from_host_list(
-        settings.outbound_media_allowed_hosts,
-        allow_insecure=settings.allow_insecure_media_fetch,
-        max_bytes=settings.max_outbound_message_bytes,
-    )
     media = OutboundMedia(
         s3=aws.s3_client(),
         bucket=settings.links.media_bucket_name,
-        fetcher=MediaFetcher(policy),
-        store=S3MediaStore(aws.s3_client(), settings.links.media_bucket_name),
+        fetcher=cache(lambda: media_fetcher(settings)),
+        store=cache(lambda: media_store(settings)),
         links=MediaLinks(
             aws.dynamodb_client(),
             table,
@@ -137,16 +179,7 @@ def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
     http_settings = HttpApiSettings(base_url=settings.gateway.base_url, ca_file=ca_file)
     senders = GatewaySenders(
         https=AerialinkHttpClient(session_factory(http_settings), http_settings, credentials),
-        mm4=Mm4Client(
-            Mm4Settings(
-                host=settings.gateway.mm4_host,
-                port=settings.gateway.mm4_port,
-                tls_mode="implicit" if settings.gateway.mm4_tls_mode == "implicit" else "starttls",
-                domain=settings.gateway.mm4_domain,
-                ca_file=ca_file,
-            ),
-            credentials,
-        ),
+        mm4=LazyMm4Client(settings.gateway, ca_file, credentials),
     )
     records = OutboundRecords(
         IdempotentJobs(use_case, persistence, idempotency),

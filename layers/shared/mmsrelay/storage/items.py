@@ -8,9 +8,10 @@ Keys (DESIGN: one table, ``pk``/``sk``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from mmsrelay.clock import iso_time
 from mmsrelay.inbound.message import InboundMessage
 
 TRANSACTION_SK = "TX"
@@ -24,12 +25,6 @@ AttributeMap = dict[str, Any]
 
 def transaction_key(transaction_guid: str) -> AttributeMap:
     return {"pk": {"S": f"TX#{transaction_guid}"}, "sk": {"S": TRANSACTION_SK}}
-
-
-def iso_time(moment: datetime) -> str:
-    """UTC, millisecond precision, sortable: ``2026-11-25T16:20:01.123Z``."""
-    utc = moment.astimezone(UTC)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def inbound_item(message: InboundMessage, retention: timedelta) -> AttributeMap:

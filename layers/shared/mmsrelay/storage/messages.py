@@ -14,21 +14,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mmsrelay.clock import iso_time
 from mmsrelay.inbound.message import InboundMessage
 from mmsrelay.storage import items
-from mmsrelay.storage.errors import StorageUnavailable
+from mmsrelay.storage.errors import StorageUnavailable, error_code, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-_RETRYABLE = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionConflictException",
-}
 
 
 @dataclass(frozen=True)
@@ -67,9 +59,9 @@ class MessageRepository:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return AlreadyStored(cast("Mapping[str, Any]", error.response.get("Item", {})))
-            raise _translated(error) from error
+            raise translated(error) from error
         except BotoCoreError as error:
             raise StorageUnavailable("dynamodb unreachable") from error
         return Inserted()
@@ -87,7 +79,7 @@ class MessageRepository:
                 "contentType": {"S": media.content_type},
                 "size": {"N": str(media.size)},
                 "sha256": {"S": media.sha256},
-                "storedAt": {"S": items.iso_time(at)},
+                "storedAt": {"S": iso_time(at)},
             },
         )
 
@@ -102,7 +94,7 @@ class MessageRepository:
                 "status": {"S": items.MEDIA_FAILED},
                 "error": {"S": reason},
                 "attempts": {"N": str(attempts)},
-                "failedAt": {"S": items.iso_time(at)},
+                "failedAt": {"S": iso_time(at)},
             },
         )
 
@@ -121,7 +113,7 @@ class MessageRepository:
                 ConsistentRead=True,
             )
         except ClientError as error:
-            raise _translated(error) from error
+            raise translated(error) from error
         except BotoCoreError as error:
             raise StorageUnavailable("dynamodb unreachable") from error
         # The projection leaves a one-element list holding only that attachment's status.
@@ -147,24 +139,9 @@ class MessageRepository:
                 ExpressionAttributeValues=attribute_values,
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _translated(error) from error
+            raise translated(error) from error
         except BotoCoreError as error:
             raise StorageUnavailable("dynamodb unreachable") from error
         return True
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def retryable_code(error: ClientError) -> bool:
-    """Whether DynamoDB refused in a way worth retrying (throttling, 5xx, conflicts)."""
-    return _code(error) in _RETRYABLE
-
-
-def _translated(error: ClientError) -> Exception:
-    if retryable_code(error):
-        return StorageUnavailable(_code(error))
-    return error

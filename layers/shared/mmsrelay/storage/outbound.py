@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mmsrelay.clock import iso_time
 from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
 from mmsrelay.status import RANK
-from mmsrelay.storage.errors import StorageUnavailable
-from mmsrelay.storage.items import iso_time
-from mmsrelay.storage.messages import retryable_code
+from mmsrelay.storage.errors import StorageUnavailable, retryable_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

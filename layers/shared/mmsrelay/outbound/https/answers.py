@@ -34,15 +34,13 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Final, Literal
-from xml.etree.ElementTree import Element, ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from typing import TYPE_CHECKING, Final, Literal
 
 from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
 from mmsrelay.outbound.message import RecipientResult, SendResult
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
 
 MAX_RETRY_AFTER: Final = 900.0
 NO_GUID: Final = "no_guid_in_answer"
@@ -151,6 +149,13 @@ def _json_transactions(value: object, depth: int) -> Iterator[Transaction]:
 
 
 def _parse_xml(text: bytes) -> GatewayAnswer:
+    # Imported here: answers are JSON unless the XML schema was chosen, and the XML stack costs
+    # a few milliseconds of every cold start otherwise.
+    from xml.etree.ElementTree import ParseError  # noqa: PLC0415
+
+    from defusedxml import DefusedXmlException  # noqa: PLC0415
+    from defusedxml.ElementTree import fromstring  # noqa: PLC0415
+
     try:
         root = fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except (ParseError, DefusedXmlException):
@@ -220,6 +225,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
     None when absent or unreadable; a date in the past gives 0.
     """
+    # Imported here: only throttled answers carry a date, and the email package costs every cold start.
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415
+
     if value is None or not value.strip():
         return None
     value = value.strip()

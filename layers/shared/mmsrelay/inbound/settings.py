@@ -1,0 +1,75 @@
+"""The inbound and media retry functions' settings (see ``mmsrelay.settings``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+from mmsrelay.settings import EnvironmentReader
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """What copying inbound media needs (the inbound and the media retry functions)."""
+
+    messages_table_name: str
+    media_bucket_name: str
+    media_retry_queue_url: str
+    media_allowed_hosts: str
+    allow_insecure_media_fetch: bool
+    max_media_bytes: int
+    media_retry_max_attempts: int
+    media_retry_first_delay_seconds: int
+    message_retention_days: int
+    # PEM bundle trusted for media hosts; empty means the system's trust store.
+    media_ca_bundle: str
+
+    @classmethod
+    def read(cls, env: EnvironmentReader) -> MediaSettings:
+        return MediaSettings(
+            messages_table_name=env.text("MESSAGES_TABLE_NAME"),
+            media_bucket_name=env.text("MEDIA_BUCKET_NAME"),
+            media_retry_queue_url=env.text("MEDIA_RETRY_QUEUE_URL"),
+            media_allowed_hosts=env.text("MEDIA_ALLOWED_HOSTS"),
+            allow_insecure_media_fetch=env.flag("ALLOW_INSECURE_MEDIA_FETCH", default=False),
+            max_media_bytes=env.integer("MAX_MEDIA_BYTES", minimum=1),
+            media_retry_max_attempts=env.integer("MEDIA_RETRY_MAX_ATTEMPTS", minimum=1, maximum=50),
+            media_retry_first_delay_seconds=env.integer(
+                "MEDIA_RETRY_FIRST_DELAY_SECONDS", minimum=0, maximum=900
+            ),
+            message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", minimum=1),
+            media_ca_bundle=env.text("MEDIA_CA_BUNDLE", default=""),
+        )
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> MediaSettings:
+        env = EnvironmentReader(environ)
+        settings = cls.read(env)
+        env.check()
+        return settings
+
+
+@dataclass(frozen=True)
+class InboundSettings:
+    media: MediaSettings
+    webhook_credentials_secret_arn: str
+    max_webhook_body_bytes: int
+    default_country_code: str
+    secret_cache_seconds: int
+    # Copy media inline only while more than this remains of the invocation; the rest is queued.
+    inline_media_reserve_ms: int
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
+        env = EnvironmentReader(environ)
+        settings = cls(
+            media=MediaSettings.read(env),
+            webhook_credentials_secret_arn=env.text("WEBHOOK_CREDENTIALS_SECRET_ARN"),
+            max_webhook_body_bytes=env.integer("MAX_WEBHOOK_BODY_BYTES", minimum=1024),
+            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=r"[1-9][0-9]{0,2}"),
+            secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
+            inline_media_reserve_ms=env.integer("INLINE_MEDIA_RESERVE_MS", minimum=0, default=8000),
+        )
+        env.check()
+        return settings
