@@ -1,4 +1,4 @@
-"""Runs every benchmark in turn (``make bench``); each prints its own figure lines.
+"""Runs every benchmark in turn (``make bench``), each in its own process; each prints its figures.
 
 python -m bench                 all of them
 python -m bench NAME [NAME...]  some of them (names below)
@@ -6,24 +6,17 @@ python -m bench NAME [NAME...]  some of them (names below)
 
 from __future__ import annotations
 
+import subprocess
 import sys
-from collections.abc import Callable
 
-from bench import (
-    cold_start_inbound,
-    cold_start_outbound,
-    inbound_writes,
-    media_copy_memory,
-    outbound_batch,
+BENCHMARKS = (
+    "cold_start_inbound",
+    "cold_start_outbound",
+    "outbound_batch",
+    "inbound_writes",
+    "media_copy_memory",
 )
-
-BENCHMARKS: dict[str, Callable[[], None]] = {
-    "cold_start_inbound": cold_start_inbound.main,
-    "cold_start_outbound": cold_start_outbound.main,
-    "outbound_batch": outbound_batch.main,
-    "inbound_writes": inbound_writes.main,
-    "media_copy_memory": media_copy_memory.main,
-}
+TIMEOUT_SECONDS = 900
 
 
 def main() -> int:
@@ -32,11 +25,15 @@ def main() -> int:
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
+    failed = []
     for name in names:
         print(f"# {name}", flush=True)
-        sys.argv = [name]
-        BENCHMARKS[name]()
-    return 0
+        # A process each: benchmarks patch clients and the environment of the process they run in.
+        if subprocess.run([sys.executable, "-m", f"bench.{name}"], timeout=TIMEOUT_SECONDS, check=False).returncode:
+            failed.append(name)
+    if failed:
+        print(f"benchmark(s) that did not run to the end: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -126,9 +126,7 @@ def main() -> None:
             Variant("floor", floor_calls, (FUNCTION, LAYER)),
             Variant("handler", handler_batch, (FUNCTION, LAYER)),
         ]
-        medians = run_rounds(
-            variants, ROUNDS, lambda variant: child_environment(None, settings, variant.pythonpath)
-        )
+        medians = run_rounds(variants, ROUNDS, lambda variant: child_environment(None, settings, variant.pythonpath))
     floor = medians["floor"]
     print(figure("outbound_cold_start_floor", floor, "ms", "floor", floor))
     print(figure("outbound_cold_start", medians["handler"], "ms", "floor", floor, TARGET_RATIO))

@@ -100,9 +100,7 @@ def main() -> None:
     target = f"target <= {TARGET_RATIO:.2f}x: {verdict}"
     print(f"outbound_batch_of_10: {concurrent:.1f} ms ({ratio:.2f}x single send; {target})")
     print(f"outbound_batch_of_10_sequential: {sequential:.1f} ms ({sequential / single:.2f}x single send)")
-    print(
-        f"outbound_batch_messages_sent: {sent} messages ({sent / expected:.2f}x the {expected} jobs handled)"
-    )
+    print(f"outbound_batch_messages_sent: {sent} messages ({sent / expected:.2f}x the {expected} jobs handled)")
 
 
 if __name__ == "__main__":

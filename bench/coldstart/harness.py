@@ -50,9 +50,7 @@ def local_aws() -> Iterator[str]:
         server.stop()
 
 
-def child_environment(
-    endpoint: str | None, extra: dict[str, str], pythonpath: tuple[Path, ...]
-) -> dict[str, str]:
+def child_environment(endpoint: str | None, extra: dict[str, str], pythonpath: tuple[Path, ...]) -> dict[str, str]:
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", ""),
@@ -109,9 +107,7 @@ def time_to_first_answer(argv: list[str], environment: dict[str, str]) -> float:
     return elapsed
 
 
-def figure(
-    name: str, value: float, unit: str, baseline_name: str, baseline: float, target: float | None = None
-) -> str:
+def figure(name: str, value: float, unit: str, baseline_name: str, baseline: float, target: float | None = None) -> str:
     ratio = value / baseline
     verdict = ""
     if target is not None:

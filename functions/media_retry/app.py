@@ -27,6 +27,4 @@ def retry_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:  # type: ignore[type-arg]
-    return process_partial_response(
-        event=event, record_handler=retry_record, processor=processor, context=context
-    )
+    return process_partial_response(event=event, record_handler=retry_record, processor=processor, context=context)

@@ -1,8 +1,11 @@
-"""``make demo``: the main job end to end on the local stack, printed as it happens.
+"""``make demo``: the main jobs end to end on the local stack, printed as they happen.
 
-A handset's MMS with two images reaches the deployed ``/inbound`` the way the gateway sends it;
-the demo then shows the stored item, the S3 copies checked against the originals, and what a
-repeated post does. Everything runs on 127.0.0.1 and is torn down at the end.
+Inbound: a handset's MMS with two images reaches the deployed ``/inbound`` the way the gateway
+sends it; the demo shows the stored item, the S3 copies checked against the originals, and what
+a repeated post does. Outbound: a job with an image from S3 goes over the gateway's HTTPS API
+(through a short media link), and a group MMS with two attachments over MM4; the demo shows what
+the simulated gateway received and the items written. Everything runs on 127.0.0.1 and is torn
+down at the end.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import requests
 from boto3.dynamodb.types import TypeDeserializer
 
+from devstack.gateway import gateway_overrides, install_gateway_credentials
 from devstack.stack import DeployedStack, LocalStack
 from gatewaysim import images
 from gatewaysim.mo import MoMessage
@@ -31,25 +36,27 @@ def plain(item: dict[str, Any]) -> dict[str, Any]:
     """A DynamoDB item as plain JSON-friendly values."""
     deserializer = TypeDeserializer()
     value = {key: deserializer.deserialize(attribute) for key, attribute in item.items()}
-    as_json = json.dumps(
-        value, default=lambda number: int(number) if number == int(number) else float(number)
-    )
+    as_json = json.dumps(value, default=lambda number: int(number) if number == int(number) else float(number))
     document: dict[str, Any] = json.loads(as_json)
     return document
 
 
 def run(say: Say = say) -> int:
     started = time.monotonic()
-    local = LocalStack()
-    stack = local.up(progress=say)
-    try:
-        with GatewaySimulator() as simulator:
+    with GatewaySimulator() as simulator:
+        local = LocalStack(extra_overrides=gateway_overrides(simulator))
+        stack = local.up(progress=say)
+        try:
+            install_gateway_credentials(stack, simulator)
             say(f"API (as the emulator serves it): {stack.api_url}")
-            say(f"gateway simulator media host: {simulator.media.base_url}")
+            say(f"gateway simulator: HTTPS API {simulator.http_api.base_url}, MM4 127.0.0.1:{simulator.mm4.port}")
+            say("--- inbound: a handset's MMS reaches the webhook")
             failures = inbound_demo(stack, simulator, say)
-    finally:
-        say("tearing down the local stack")
-        local.down()
+            say("--- outbound: jobs put on the outbound queue reach the gateway")
+            failures += outbound_demo(stack, simulator, say)
+        finally:
+            say("tearing down the local stack")
+            local.down()
     verdict = "OK" if failures == 0 else f"{failures} check(s) failed"
     say(f"done in {time.monotonic() - started:.1f}s: {verdict}")
     return 0 if failures == 0 else 1
@@ -80,9 +87,7 @@ def inbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) ->
             say("no item was stored")
             return failures + 1
         item = plain(stored)
-        summary = {
-            name: item.get(name) for name in ("pk", "direction", "from", "to", "text", "subject", "status")
-        }
+        summary = {name: item.get(name) for name in ("pk", "direction", "from", "to", "text", "subject", "status")}
         say(f"DynamoDB item in {table}:")
         print(json.dumps(summary, indent=2))
         say("media:")
@@ -104,9 +109,7 @@ def inbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) ->
 
         fetches = len(simulator.media.requests)
         again = sender.send(mo)
-        unchanged = (
-            stack.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"] == stored
-        )
+        unchanged = stack.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"] == stored
         say(
             f"the gateway posts the same MO again: {again.status_code} {again.body}; "
             f"item {'unchanged' if unchanged else 'CHANGED'}, media fetched again: "
@@ -118,3 +121,85 @@ def inbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) ->
         say(f"a post with wrong credentials: {wrong.status_code} {wrong.body}")
         failures += wrong.status_code != 401
     return failures
+
+
+def outbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) -> int:
+    bucket = stack.outputs["MediaBucketName"]
+    s3 = stack.client("s3")
+    label, photo, map_image = images.png(64, 40, (20, 20, 200)), images.jpeg(80, 60), images.gif()
+    s3.put_object(Bucket=bucket, Key="outbound/demo/label.png", Body=label, ContentType="image/png")
+    s3.put_object(Bucket=bucket, Key="outbound/demo/photo.jpg", Body=photo, ContentType="image/jpeg")
+    s3.put_object(Bucket=bucket, Key="outbound/demo/map.gif", Body=map_image, ContentType="image/gif")
+    https_job: dict[str, Any] = {
+        "messageId": "demo-https-label",
+        "from": "12223334444",
+        "to": ["+13105550101"],
+        "text": "Your shipping label",
+        "media": [{"s3": f"s3://{bucket}/outbound/demo/label.png"}],
+        "deliveryReport": True,
+    }
+    group_job: dict[str, Any] = {
+        "messageId": "demo-group-photos",
+        "from": "+12223334444",
+        "to": ["+13105550201", "+13105550202", "+13105550203"],
+        "text": "Photos from the trip",
+        "subject": "Trip",
+        "media": [
+            {"s3": f"s3://{bucket}/outbound/demo/photo.jpg"},
+            {"s3": f"s3://{bucket}/outbound/demo/map.gif"},
+        ],
+        "deliveryReport": True,
+    }
+    queue = stack.outputs["OutboundQueueUrl"]
+    for job in (https_job, group_job):
+        stack.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(job))
+        say(
+            f"put job {job['messageId']} on the outbound queue: "
+            f"{len(job['to'])} recipient(s), {len(job['media'])} attachment(s)"
+        )
+    failures = 0
+    for job in (https_job, group_job):
+        item = _wait_for_outcome(stack, str(job["messageId"]))
+        if item is None or item["status"] != "sent":
+            say(f"  {job['messageId']}: {item and item['status']} {item and item.get('lastError')}")
+            failures += 1
+            continue
+        say(f"  {job['messageId']}: sent over {item['sentOver']}; history {[e['status'] for e in item['history']]}")
+        for recipient in item["recipients"]:
+            say(f"    {recipient['number']}: {recipient['status']}, transactionGUID {recipient.get('transactionGuid')}")
+    https_sent = [m for m in simulator.http_api.sent if m.destination == "13105550101"]
+    if https_sent:
+        link = https_sent[0].mms_url
+        fetched = requests.get(stack.local_url(link), timeout=30, verify=str(stack.ca_file))
+        same = fetched.content == label
+        failures += not same
+        say(
+            f"gateway's HTTPS API got mmsURL {link} ({len(link)} chars); it serves the label: {'yes' if same else 'NO'}"
+        )
+    else:
+        failures += 1
+    groups = [t for t in simulator.mm4.transactions if len(t.recipients) == 3]
+    if groups:
+        transaction = groups[0]
+        parts = [f"{part.content_type} ({len(part.data)} bytes)" for part in transaction.parts]
+        say(
+            f"gateway's MM4 endpoint got one transaction to {len(transaction.recipients)} recipients: "
+            f"{', '.join(parts)}"
+        )
+    else:
+        failures += 1
+    return failures
+
+
+def _wait_for_outcome(stack: DeployedStack, message_id: str, timeout: float = 60.0) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    key = {"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}}
+    while time.monotonic() < deadline:
+        found = stack.client("dynamodb").get_item(
+            TableName=stack.outputs["MessagesTableName"], Key=key, ConsistentRead=True
+        )
+        item = found.get("Item")
+        if item is not None and plain(item)["status"] in ("sent", "failed"):
+            return plain(item)
+        time.sleep(0.5)
+    return None

@@ -152,9 +152,7 @@ class Ministack:
     def reset(self) -> None:
         """Wipe every emulated service back to empty."""
         request = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")
-        with urllib.request.urlopen(
-            request, timeout=10, context=ssl.create_default_context(cafile=str(self.ca_file))
-        ):
+        with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context(cafile=str(self.ca_file))):
             pass
 
     def log_tail(self, lines: int = 40) -> str:

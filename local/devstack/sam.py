@@ -143,9 +143,7 @@ class SamCli:
         )
         return self._paths.build_dir / "template.yaml"
 
-    def deploy(
-        self, built_template: Path, endpoint: str, ca_file: Path, stack_name: str, overrides: list[str]
-    ) -> None:
+    def deploy(self, built_template: Path, endpoint: str, ca_file: Path, stack_name: str, overrides: list[str]) -> None:
         self._run(
             [
                 "deploy",

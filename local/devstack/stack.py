@@ -64,9 +64,7 @@ class DeployedStack:
 
     def webhook_credentials(self) -> tuple[str, str]:
         """The Basic credentials the template generated for the gateway's webhook posts."""
-        secret = self.client("secretsmanager").get_secret_value(
-            SecretId=self.outputs["WebhookCredentialsSecretArn"]
-        )
+        secret = self.client("secretsmanager").get_secret_value(SecretId=self.outputs["WebhookCredentialsSecretArn"])
         document = json.loads(secret["SecretString"])
         return document["username"], document["password"]
 

@@ -59,9 +59,7 @@ def _serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.api_secret_env is not None:
         api_secret = os.environ.get(args.api_secret_env)
         if not api_secret:
-            parser.error(
-                "the environment variable " + args.api_secret_env + " (from --api-secret-env) is not set"
-            )
+            parser.error("the environment variable " + args.api_secret_env + " (from --api-secret-env) is not set")
     stop = _stop_event_on_signals()
     simulator = GatewaySimulator(
         media_port=args.media_port,
@@ -136,15 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the simulator and print its URLs as one JSON line")
-    serve.add_argument(
-        "--seconds", type=float, default=None, help="stop after N seconds (default: on Ctrl-C)"
-    )
+    serve.add_argument("--seconds", type=float, default=None, help="stop after N seconds (default: on Ctrl-C)")
     serve.add_argument("--media-port", type=int, default=0, help="media host port (default: OS-chosen)")
     serve.add_argument("--http-port", type=int, default=0, help="v4 HTTP API port (default: OS-chosen)")
     serve.add_argument("--mm4-port", type=int, default=0, help="MM4 SMTP port (default: OS-chosen)")
-    serve.add_argument(
-        "--mm4-mode", choices=("implicit", "starttls", "starttls_not_offered"), default="implicit"
-    )
+    serve.add_argument("--mm4-mode", choices=("implicit", "starttls", "starttls_not_offered"), default="implicit")
     serve.add_argument("--mm4-domain", default="mmsc.aerialink.net", help="the MM4 address domain")
     serve.add_argument("--api-key", default="sim-api-key", help="the API key both send paths accept")
     serve.add_argument(
@@ -157,9 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send-mo", help="serve sample media and send one MO pointing at it")
     send.add_argument("--url", required=True, help="the webhook URL")
     send.add_argument("--user", required=True, help="HTTP Basic user name")
-    send.add_argument(
-        "--password-env", required=True, metavar="VAR", help="environment variable with the password"
-    )
+    send.add_argument("--password-env", required=True, metavar="VAR", help="environment variable with the password")
     send.add_argument("--method", choices=("POST", "GET"), default="POST")
     send.add_argument("--media-count", type=int, default=2, choices=range(10), metavar="0-9")
     send.add_argument("--attachments-format", choices=("json", "repeated", "none"), default="json")
@@ -167,9 +159,7 @@ def _parser() -> argparse.ArgumentParser:
         "--media-faults", default="", metavar="QUERY", help="fault knobs, e.g. 'fail_first=1&delay_ms=200'"
     )
     send.add_argument("--media-port", type=int, default=0)
-    send.add_argument(
-        "--linger", type=float, default=30.0, help="seconds to keep serving media after sending"
-    )
+    send.add_argument("--linger", type=float, default=30.0, help="seconds to keep serving media after sending")
     send.add_argument("--timeout", type=float, default=10.0, help="HTTP timeout for the webhook call")
     send.add_argument("--ca-file", default=None, help="CA bundle (PEM) for an https webhook")
     send.add_argument("--source", default="13105551212")

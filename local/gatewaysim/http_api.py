@@ -442,9 +442,7 @@ class _Gateway:
             return _error_answer(fmt, "E100002", headers=(("WWW-Authenticate", 'Basic realm="Aerialink"'),))
         if route.kind == "collection":
             if method != "POST":
-                return _error_answer(
-                    fmt, "E200003", "Use POST to send messages", headers=(("Allow", "POST"),)
-                )
+                return _error_answer(fmt, "E200003", "Use POST to send messages", headers=(("Allow", "POST"),))
             return self._submit(fmt, dict(form), user)
         if method != "GET":
             return _error_answer(fmt, "E200003", "Use GET to read a message", headers=(("Allow", "GET"),))
@@ -802,9 +800,7 @@ class HttpApi:
         self._certificate: ServerCertificate | None = None
 
     def __repr__(self) -> str:
-        return (
-            "HttpApi(api_key=" + repr(self.api_key) + ", api_secret='***', running=" + str(self.running) + ")"
-        )
+        return "HttpApi(api_key=" + repr(self.api_key) + ", api_secret='***', running=" + str(self.running) + ")"
 
     # ---------------------------------------------------------------------------- lifecycle
     def start(self) -> Self:

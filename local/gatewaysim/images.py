@@ -189,9 +189,7 @@ def _gif_sub_blocks(data: bytes) -> bytes:
     return b"".join(parts) + b"\x00"
 
 
-def gif(
-    width: int = 16, height: int = 16, rgb: Rgb = (40, 180, 90), stripe_rgb: Rgb = (255, 255, 255)
-) -> bytes:
+def gif(width: int = 16, height: int = 16, rgb: Rgb = (40, 180, 90), stripe_rgb: Rgb = (255, 255, 255)) -> bytes:
     """A valid GIF89a: a flat colour with a one-pixel stripe of ``stripe_rgb`` on the first row."""
     _check_size(width, height)
     _check_rgb(rgb)

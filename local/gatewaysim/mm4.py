@@ -434,9 +434,7 @@ class _Mm4Handler:
         self._state.record_transaction(
             Mm4Transaction(
                 connection=smtp.connection_index,
-                user=auth_data.login.decode("utf-8", "replace")
-                if isinstance(auth_data, LoginPassword)
-                else None,
+                user=auth_data.login.decode("utf-8", "replace") if isinstance(auth_data, LoginPassword) else None,
                 mail_from=envelope.mail_from or "",
                 recipients=recipients,
                 refused_recipients=tuple(smtp.refused_recipients),
@@ -474,9 +472,7 @@ class _Mm4Controller(Controller):
         **smtp_kwargs: Any,
     ) -> None:
         host, port = listener.getsockname()[:2]
-        super().__init__(
-            handler, hostname=host, port=port, ssl_context=ssl_context, ready_timeout=10.0, **smtp_kwargs
-        )
+        super().__init__(handler, hostname=host, port=port, ssl_context=ssl_context, ready_timeout=10.0, **smtp_kwargs)
         self._listener = listener
         self._state = state
         self._serving = threading.Event()
@@ -556,9 +552,7 @@ class Mm4Endpoint:
         self._idle_timeout_s = idle_timeout_s
         self._data_size_limit = data_size_limit
         self._given_certificate = certificate
-        self._state = _Mm4State(
-            api_key, self.api_secret, domain, guid_mode, max_recipients, latency_ms, max_wait_s
-        )
+        self._state = _Mm4State(api_key, self.api_secret, domain, guid_mode, max_recipients, latency_ms, max_wait_s)
         self._controller: _Mm4Controller | None = None
         self._folder: Path | None = None
         self._certificate: ServerCertificate | None = None

@@ -244,9 +244,7 @@ class MoSender:
             return (self.username, self._password + "-wrong")
         return (self.username, self._password)
 
-    def _send(
-        self, session: requests.Session, mo: MoMessage, method: Method, credentials: Credentials
-    ) -> MoResult:
+    def _send(self, session: requests.Session, mo: MoMessage, method: Method, credentials: Credentials) -> MoResult:
         fields = mo.form_fields()
         started = time.monotonic()
         try:
@@ -291,9 +289,7 @@ def _run_together(count: int, job: Callable[[], MoResult], timeout: float) -> li
             return
         results[index] = job()
 
-    threads = [
-        threading.Thread(target=worker, args=(i,), name="mo-duplicate", daemon=True) for i in range(count)
-    ]
+    threads = [threading.Thread(target=worker, args=(i,), name="mo-duplicate", daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 2 * timeout + 5

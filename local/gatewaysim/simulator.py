@@ -109,11 +109,7 @@ class GatewaySimulator:
 
     def __repr__(self) -> str:
         return (
-            "GatewaySimulator(api_key="
-            + repr(self.api_key)
-            + ", api_secret='***', running="
-            + str(self.running)
-            + ")"
+            "GatewaySimulator(api_key=" + repr(self.api_key) + ", api_secret='***', running=" + str(self.running) + ")"
         )
 
     def describe(self) -> dict[str, object]:

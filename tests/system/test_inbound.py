@@ -20,9 +20,7 @@ pytestmark = pytest.mark.system
 
 
 @pytest.fixture
-def sender(
-    local_stack: DeployedStack, simulator: GatewaySimulator, credentials: tuple[str, str]
-) -> Iterator[MoSender]:
+def sender(local_stack: DeployedStack, simulator: GatewaySimulator, credentials: tuple[str, str]) -> Iterator[MoSender]:
     with simulator.mo_sender(
         f"{local_stack.api_url}/inbound", *credentials, timeout=60, verify=str(local_stack.ca_file)
     ) as mo_sender:
@@ -44,9 +42,7 @@ def media_of(item: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def object_bytes(stack: DeployedStack, key: str) -> bytes:
-    body: bytes = (
-        stack.client("s3").get_object(Bucket=stack.outputs["MediaBucketName"], Key=key)["Body"].read()
-    )
+    body: bytes = stack.client("s3").get_object(Bucket=stack.outputs["MediaBucketName"], Key=key)["Body"].read()
     return body
 
 
@@ -118,15 +114,11 @@ def test_wrong_or_missing_credentials_get_401_and_nothing_is_stored(
         mo = MoMessage()
         result = sender.send(mo, credentials=credentials)
         assert result.status_code == 401
-        assert result.headers.get("WWW-Authenticate", result.headers.get("www-authenticate", "")).startswith(
-            "Basic"
-        )
+        assert result.headers.get("WWW-Authenticate", result.headers.get("www-authenticate", "")).startswith("Basic")
         assert item_of(local_stack, mo.transaction_guid) is None
 
 
-def test_a_malformed_post_gets_400_naming_the_fields(
-    local_stack: DeployedStack, credentials: tuple[str, str]
-) -> None:
+def test_a_malformed_post_gets_400_naming_the_fields(local_stack: DeployedStack, credentials: tuple[str, str]) -> None:
     answer = requests.post(
         f"{local_stack.api_url}/inbound",
         data={"transactionGUID": "nope", "source": "13105551212"},
@@ -176,11 +168,7 @@ def test_a_media_host_failing_transiently_is_retried_until_stored(
     assert media_of(first)[0]["status"]["S"] == "pending"
     # Then the retry worker copies it later (locally the first retry waits 2 s on the queue)
     item = eventually(
-        lambda: (
-            (i := item_of(local_stack, mo.transaction_guid))
-            and media_of(i)[0]["status"]["S"] == "stored"
-            and i
-        ),
+        lambda: (i := item_of(local_stack, mo.transaction_guid)) and media_of(i)[0]["status"]["S"] == "stored" and i,
         timeout=60,
     )
     assert media_of(item)[0]["sha256"]["S"] == hashlib.sha256(body).hexdigest()

@@ -119,21 +119,15 @@ def test_a_group_mms_with_two_attachments_goes_over_mm4_in_one_transaction(
     )
     item = eventually(lambda: finished(local_stack, message_id), timeout=60)
     assert item["status"]["S"] == "sent", item.get("lastError")
-    (transaction,) = [
-        t for t in simulator.mm4.transactions if numbers[0].lstrip("+") in " ".join(t.recipients)
-    ]
+    (transaction,) = [t for t in simulator.mm4.transactions if numbers[0].lstrip("+") in " ".join(t.recipients)]
     assert len(transaction.recipients) == 3
-    contents = sorted(
-        part.data for part in transaction.parts if part.content_type in ("image/jpeg", "image/gif")
-    )
+    contents = sorted(part.data for part in transaction.parts if part.content_type in ("image/jpeg", "image/gif"))
     assert contents == sorted([photo, logo])
     guids = [r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]]
     assert len(set(guids)) == 3
 
 
-def test_a_job_put_twice_reaches_the_gateway_once(
-    local_stack: DeployedStack, simulator: GatewaySimulator
-) -> None:
+def test_a_job_put_twice_reaches_the_gateway_once(local_stack: DeployedStack, simulator: GatewaySimulator) -> None:
     number = unique_number()
     message_id = f"sys-twice-{uuid.uuid4().hex[:8]}"
     job = {

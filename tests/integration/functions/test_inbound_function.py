@@ -151,9 +151,7 @@ def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
     # When the MO arrives, the message is stored with its attachment pending and a retry queued
     assert inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())["statusCode"] == 200
     assert item(deployed)["media"]["L"][0]["M"]["status"]["S"] == "pending"
-    messages = deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"], MaxNumberOfMessages=10)[
-        "Messages"
-    ]
+    messages = deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"], MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1
     assert json.loads(messages[0]["Body"])["attempt"] == 2
     # Then the retry worker, fed that message, stores it
@@ -166,9 +164,7 @@ def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
     assert entry["sha256"]["S"] == hashlib.sha256(body).hexdigest()
 
 
-def test_a_retry_for_media_already_stored_fetches_nothing(
-    deployed: dict[str, Any], media_host: MediaHost
-) -> None:
+def test_a_retry_for_media_already_stored_fetches_nothing(deployed: dict[str, Any], media_host: MediaHost) -> None:
     url = media_host.add("once.png", images.png(), "image/png")
     inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())
     fetched = len(media_host.requests)

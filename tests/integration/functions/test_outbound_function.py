@@ -33,9 +33,7 @@ def simulator() -> Iterator[GatewaySimulator]:
 
 
 @pytest.fixture
-def deployed(
-    aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, Any]]:
+def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     create_messages_table(dynamodb)
     dynamodb.create_table(
@@ -197,9 +195,7 @@ def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
 
 def test_media_links_are_presigned_with_sigv4(deployed: dict[str, Any]) -> None:
     # S3 refuses SigV2 signatures on buckets created since 2020: a SigV2 link would never load.
-    deployed["s3"].put_object(
-        Bucket=BUCKET, Key="outbound/v4.png", Body=images.png(), ContentType="image/png"
-    )
+    deployed["s3"].put_object(Bucket=BUCKET, Key="outbound/v4.png", Body=images.png(), ContentType="image/png")
     deployed["dynamodb"].put_item(
         TableName=TABLE,
         Item={

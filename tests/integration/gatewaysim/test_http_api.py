@@ -162,9 +162,7 @@ def test_no_credentials_is_e100001(api: HttpApi) -> None:
     assert error_of(response)[0] == "E100001"
     assert response.headers["WWW-Authenticate"].startswith("Basic")
     assert api.sent == []
-    assert [(entry.status, entry.error_code, entry.user) for entry in api.requests] == [
-        (401, "E100001", None)
-    ]
+    assert [(entry.status, entry.error_code, entry.user) for entry in api.requests] == [(401, "E100001", None)]
 
 
 @pytest.mark.parametrize("credentials", [(KEY, "wrong-secret"), ("other-key", SECRET), ("", "")])
@@ -230,9 +228,7 @@ def test_unknown_source_is_e200002() -> None:
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_wrong_method_is_e200003(api: HttpApi, method: str) -> None:
-    response = requests.request(
-        method, api.messages_url, auth=(KEY, SECRET), verify=str(api.ca_file), timeout=TIMEOUT
-    )
+    response = requests.request(method, api.messages_url, auth=(KEY, SECRET), verify=str(api.ca_file), timeout=TIMEOUT)
     assert response.status_code == 405
     assert response.headers["Allow"] == "POST"
     assert error_of(response)[0] == "E200003"
@@ -300,9 +296,7 @@ def test_injected_5xx(api: HttpApi, status: int) -> None:
     assert api.sent == []
 
 
-@pytest.mark.parametrize(
-    ("code", "status"), [("E500001", 500), ("E100003", 403), ("E100004", 403), ("E100005", 403)]
-)
+@pytest.mark.parametrize(("code", "status"), [("E500001", 500), ("E100003", 403), ("E100004", 403), ("E100005", 403)])
 def test_injected_error_codes(api: HttpApi, code: str, status: int) -> None:
     api.inject(HttpFault.error(code))
     response = post(api)

@@ -104,9 +104,7 @@ class TestSampleMedia:
             ("application/x-unknown", b"", b""),
         ],
     )
-    def test_sized_payload_has_exact_size_and_magic(
-        self, content_type: str, head: bytes, tail: bytes
-    ) -> None:
+    def test_sized_payload_has_exact_size_and_magic(self, content_type: str, head: bytes, tail: bytes) -> None:
         # Given a requested size
         # When a payload is made twice
         first = images.sized_payload(100_000, content_type)
@@ -133,9 +131,7 @@ class TestSampleMedia:
         ("d.bin", images.sized_payload(300_000, "video/mp4"), "video/mp4"),
     ],
 )
-def test_serves_exact_bytes_type_and_length(
-    host: MediaHost, name: str, body: bytes, content_type: str
-) -> None:
+def test_serves_exact_bytes_type_and_length(host: MediaHost, name: str, body: bytes, content_type: str) -> None:
     # Given a registered media item
     url = host.add(name, body, content_type)
     # When it is fetched
@@ -251,9 +247,7 @@ def test_reset_after_bytes_breaks_the_body(host: MediaHost) -> None:
     # When it is streamed
     seen: dict[str, int] = {}
     started = time.monotonic()
-    with pytest.raises(
-        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
-    ) as raised:
+    with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)) as raised:
         stream_into(host.url("cut.jpg"), seen)
     # Then the client raised at once (a broken connection, not a timeout), before the end
     assert time.monotonic() - started < TIMEOUT / 2
@@ -264,9 +258,7 @@ def test_reset_after_bytes_breaks_the_body(host: MediaHost) -> None:
 
 def test_reset_after_bytes_with_chunked_encoding(host: MediaHost) -> None:
     host.add("cut.jpg", images.sized_payload(500_000, "image/jpeg"), "image/jpeg")
-    with pytest.raises(
-        (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)
-    ) as raised:
+    with pytest.raises((requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError)) as raised:
         get(host.url("cut.jpg", chunked=True, reset_after_bytes=1000))
     assert "timed out" not in str(raised.value)
 
@@ -355,9 +347,7 @@ def test_stop_interrupts_a_stall() -> None:
     media = MediaHost(max_wait_s=30.0).start()
     errors: list[BaseException] = []
     try:
-        media.add(
-            "s.jpg", images.sized_payload(10_000, "image/jpeg"), "image/jpeg", MediaFaults(stall_ms=20_000)
-        )
+        media.add("s.jpg", images.sized_payload(10_000, "image/jpeg"), "image/jpeg", MediaFaults(stall_ms=20_000))
 
         def fetch() -> None:
             try:

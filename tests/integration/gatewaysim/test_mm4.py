@@ -209,9 +209,7 @@ def test_mm4_message_is_recorded_intact(endpoint: Mm4Endpoint) -> None:
         assert transaction.header(name) == value, name
     assert transaction.header("To") == ", ".join(recipients)
     assert str(transaction.header("content-type")).startswith("multipart/related")
-    parts = [
-        (part.content_type, part.content_id, part.content_location, part.data) for part in transaction.parts
-    ]
+    parts = [(part.content_type, part.content_id, part.content_location, part.data) for part in transaction.parts]
     assert parts == [
         ("application/smil", "<smil.xml>", "smil.xml", SMIL),
         ("text/plain", "<text.txt>", "text.txt", "Hello from the relay 🙂".encode()),

@@ -291,9 +291,7 @@ def test_sniffs_the_type_without_losing_the_first_bytes(
     [("text/html", "jpeg", "type_not_allowed"), ("application/octet-stream", "none", "type_unknown")],
     ids=["html", "unrecognisable"],
 )
-def test_refuses_a_type_outside_the_allow_list(
-    server: Server, content_type: str, magic: str, reason: str
-) -> None:
+def test_refuses_a_type_outside_the_allow_list(server: Server, content_type: str, magic: str, reason: str) -> None:
     # Given a body of a refused or unrecognisable type
     url = server.url(f"/media?size=5000&type={quote(content_type)}&magic={magic}")
 
@@ -429,9 +427,7 @@ def test_connections_are_released_on_success_and_failure(server: Server) -> None
     # Given a pool factory that remembers the pools it built
     pools: list[HTTPConnectionPool] = []
 
-    def recording_pool(
-        target: ParsedTarget, address: IPAddress, fetch_policy: FetchPolicy
-    ) -> HTTPConnectionPool:
+    def recording_pool(target: ParsedTarget, address: IPAddress, fetch_policy: FetchPolicy) -> HTTPConnectionPool:
         pool = pinned_pool(target, address, fetch_policy)
         pools.append(pool)
         return pool

@@ -56,9 +56,7 @@ def test_small_object_is_one_encrypted_put(s3: "S3Client") -> None:
     calls = Calls(s3)
 
     # When it is stored
-    stored = S3MediaStore(s3, BUCKET).put_stream(
-        "m/1.jpg", [data[:10], data[10:70_000], data[70_000:]], "image/jpeg"
-    )
+    stored = S3MediaStore(s3, BUCKET).put_stream("m/1.jpg", [data[:10], data[10:70_000], data[70_000:]], "image/jpeg")
 
     # Then one put_object wrote it, encrypted, with its type, and the result describes it
     assert calls.names == ["PutObject"]

@@ -96,9 +96,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         except (OSError, ValueError):  # the socket was reset on purpose or the client left
             return
 
-    def answer(
-        self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
-    ) -> None:
+    def answer(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -136,9 +134,7 @@ def accept(handler: _GatewayHandler, received: Received) -> None:
             "resource": "messages",
             "method": "post",
             "type": "synchronous",
-            "transactions": [
-                {"transaction": {"transactionGUID": guid_for(destination), "destination": destination}}
-            ],
+            "transactions": [{"transaction": {"transactionGUID": guid_for(destination), "destination": destination}}],
         }
     }
     handler.answer(200, json.dumps(document).encode(), JSON)
@@ -220,9 +216,7 @@ def message(recipient: str = "+12223334444", **overrides: Any) -> OutboundMessag
         recipients=(recipient,),
         text="Hello & welcome = 100% ✓",
         subject="Your photo",
-        attachments=(
-            OutboundAttachment("image/jpeg", "1.jpg", url="https://media.example.com/m/1.jpg?t=abc"),
-        ),
+        attachments=(OutboundAttachment("image/jpeg", "1.jpg", url="https://media.example.com/m/1.jpg?t=abc"),),
         delivery_report=True,
     )
     return replace(base, **overrides)
@@ -526,9 +520,7 @@ def test_logs_carry_no_secret_text_or_number(
 ) -> None:
     # Given one accepted and one refused send, with logs captured
     caplog.set_level(logging.DEBUG)
-    gateway.script(
-        answer_json(200, {"aerialink": {"transactions": {"transaction": {"transactionGUID": GUID}}}})
-    )
+    gateway.script(answer_json(200, {"aerialink": {"transactions": {"transaction": {"transactionGUID": GUID}}}}))
     client.send(message())
     gateway.script(answer_json(400, error_json("E200002")))
     send_error(client)
@@ -556,9 +548,7 @@ def test_configuration_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="https"):
         HttpApiSettings(base_url="http://gateway.example", ca_file=None)
     with pytest.raises(ValueError, match="CA file"):
-        session_factory(
-            HttpApiSettings(base_url="https://gateway.example", ca_file=str(tmp_path / "missing.pem"))
-        )
+        session_factory(HttpApiSettings(base_url="https://gateway.example", ca_file=str(tmp_path / "missing.pem")))
     session = requests.Session()
     session.verify = False
     with pytest.raises(ValueError, match="verification"):

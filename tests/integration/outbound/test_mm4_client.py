@@ -128,9 +128,7 @@ class MmscStub:
         assert envelope.mail_from is not None
         with self._lock:
             connection = next(index for index, known in enumerate(self.connections) if known is server)
-            self.deliveries.append(
-                Delivery(connection, envelope.mail_from, tuple(envelope.rcpt_tos), content)
-            )
+            self.deliveries.append(Delivery(connection, envelope.mail_from, tuple(envelope.rcpt_tos), content))
         if self.single_guid:
             guid = str(uuid.uuid4()).upper()
             self.guids.update(dict.fromkeys(envelope.rcpt_tos, guid))
@@ -303,9 +301,7 @@ class TestDelivery:
         # Then the gateway reads back the same text and bytes (dot-stuffing undone)
         mime = email.message_from_bytes(implicit.stub.deliveries[0].content, policy=email.policy.default)
         assert isinstance(mime, email.message.EmailMessage)
-        contents = [
-            part.get_content() for part in mime.iter_parts() if isinstance(part, email.message.Message)
-        ]
+        contents = [part.get_content() for part in mime.iter_parts() if isinstance(part, email.message.Message)]
         assert TEXT in contents[1]
         assert contents[2] == PHOTO.data
 
@@ -447,9 +443,7 @@ class TestConnection:
     def test_a_silent_server_times_out(self) -> None:
         # Given a server that accepts connections but never greets
         with socket.create_server(("127.0.0.1", 0)) as silent:
-            settings = Mm4Settings(
-                "127.0.0.1", silent.getsockname()[1], "starttls", DOMAIN, ca_file=None, timeout=0.3
-            )
+            settings = Mm4Settings("127.0.0.1", silent.getsockname()[1], "starttls", DOMAIN, ca_file=None, timeout=0.3)
             # When a message is sent
             with (
                 Mm4Client(settings, lambda: CREDENTIALS).session() as session,
@@ -477,9 +471,7 @@ class TestConnection:
 
 
 class TestLogs:
-    def test_logs_carry_no_number_text_or_secret(
-        self, starttls: Gateway, caplog: pytest.LogCaptureFixture
-    ) -> None:
+    def test_logs_carry_no_number_text_or_secret(self, starttls: Gateway, caplog: pytest.LogCaptureFixture) -> None:
         # Given a group MMS, one recipient refused, and logs captured
         starttls.stub.refused = {address(BOB)}
         caplog.set_level(logging.DEBUG, logger="mmsrelay")

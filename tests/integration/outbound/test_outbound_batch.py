@@ -67,12 +67,8 @@ def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
         use_local_cache=False,
     )
     persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=dynamodb)
-    jobs = IdempotentJobs(
-        SendOutboundJob(repository, FakeMedia(), metrics, "1", lambda: NOW), persistence, config
-    )
-    records = OutboundRecords(
-        jobs, repository, QueueVisibility(lambda: sqs, queue_url, 30), metrics, lambda: NOW
-    )
+    jobs = IdempotentJobs(SendOutboundJob(repository, FakeMedia(), metrics, "1", lambda: NOW), persistence, config)
+    records = OutboundRecords(jobs, repository, QueueVisibility(lambda: sqs, queue_url, 30), metrics, lambda: NOW)
     return {"records": records, "config": config, "metrics": metrics, "sqs": sqs, "queue_url": queue_url}
 
 
@@ -99,9 +95,7 @@ def run(outbound: dict[str, Any], event: dict[str, Any], gateway: Any) -> Any:
 
 
 def status(dynamodb: DynamoDBClient, message_id: str) -> str:
-    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}})[
-        "Item"
-    ]
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}})["Item"]
     return str(item["status"]["S"])
 
 
@@ -140,9 +134,7 @@ def test_the_same_message_id_put_twice_in_one_batch_is_sent_once(outbound: dict[
     assert len(answer["batchItemFailures"]) <= 1
 
 
-def test_a_transiently_failed_job_is_sent_on_its_retry(
-    outbound: dict[str, Any], dynamodb: DynamoDBClient
-) -> None:
+def test_a_transiently_failed_job_is_sent_on_its_retry(outbound: dict[str, Any], dynamodb: DynamoDBClient) -> None:
     # Given a gateway that is down for the first delivery of the job
     down, up = ScriptedGateway(), ScriptedGateway()
     first = run(outbound, batch([job("retry-me", "transient")]), down)
@@ -176,9 +168,7 @@ def test_a_message_id_reused_for_another_body_is_refused(outbound: dict[str, Any
 def test_an_unreadable_body_is_recorded_failed_and_not_retried(
     outbound: dict[str, Any], dynamodb: DynamoDBClient
 ) -> None:
-    answer = run(
-        outbound, batch(["{not json", (EVENTS / "outbound_invalid.json").read_text()]), ScriptedGateway()
-    )
+    answer = run(outbound, batch(["{not json", (EVENTS / "outbound_invalid.json").read_text()]), ScriptedGateway())
     assert answer == {"batchItemFailures": []}
     stored = dynamodb.scan(TableName=TABLE)["Items"]
     assert sorted(item["status"]["S"] for item in stored) == ["failed", "failed"]
@@ -193,9 +183,7 @@ def test_a_throttled_job_comes_back_after_the_gateways_retry_after(outbound: dic
     assert answer == {"batchItemFailures": [{"itemIdentifier": "sqs-0"}]}
     # Its visibility was extended to the 120 s the gateway asked for: it is not visible after 5 s
     time.sleep(0.1)
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
-    )
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
 
 

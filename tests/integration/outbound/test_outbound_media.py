@@ -48,9 +48,7 @@ def media(dynamodb: DynamoDBClient) -> dict[str, Any]:
         timedelta(hours=1),
         lambda: NOW,
     )
-    subject = OutboundMedia(
-        s3, BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW
-    )
+    subject = OutboundMedia(s3, BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW)
     return {"subject": subject, "s3": s3, "dynamodb": dynamodb}
 
 
@@ -73,9 +71,7 @@ def test_an_s3_object_becomes_a_short_link(media: dict[str, Any]) -> None:
     assert len(attachment.url) <= 160
     assert attachment.content_type == "image/jpeg"
     token = attachment.url.rsplit("/", 1)[1]
-    link = media["dynamodb"].get_item(
-        TableName=TABLE, Key={"pk": {"S": f"LINK#{token}"}, "sk": {"S": "LINK"}}
-    )["Item"]
+    link = media["dynamodb"].get_item(TableName=TABLE, Key={"pk": {"S": f"LINK#{token}"}, "sk": {"S": "LINK"}})["Item"]
     assert link["key"] == {"S": "outbound/a.jpg"}
 
 
@@ -111,9 +107,7 @@ def test_mm4_gets_every_attachments_bytes_in_order(media: dict[str, Any]) -> Non
         ({"s3": f"s3://{BUCKET}/outbound/script.sh"}, "type_not_allowed"),
     ],
 )
-def test_media_that_cannot_be_sent_is_a_permanent_error(
-    media: dict[str, Any], item: dict[str, str], code: str
-) -> None:
+def test_media_that_cannot_be_sent_is_a_permanent_error(media: dict[str, Any], item: dict[str, str], code: str) -> None:
     for prepare in (media["subject"].for_https, media["subject"].for_mm4):
         with pytest.raises(PermanentSendError) as caught:
             prepare(job(item), "m-1")

@@ -14,9 +14,7 @@ if TYPE_CHECKING:
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 GUIDS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
-MESSAGE = OutboundMessage(
-    "m-1", "+12223334444", ("+13105551212", "+13105551313", "+13105551414"), "hi", None, (), True
-)
+MESSAGE = OutboundMessage("m-1", "+12223334444", ("+13105551212", "+13105551313", "+13105551414"), "hi", None, (), True)
 
 
 def get(dynamodb: DynamoDBClient, pk: str, sk: str) -> dict[str, Any]:
@@ -52,6 +50,7 @@ def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: Dyn
     repository.job_sent(MESSAGE, result, NOW)
     job = get(dynamodb, "MSG#m-1", "MSG")
     assert job["status"] == {"S": "sent"}
+    assert job["sentOver"] == {"S": "mm4"}
     assert [r["M"]["status"]["S"] for r in job["recipients"]["L"]] == ["sent", "refused", "sent"]
     first = get(dynamodb, f"TX#{GUIDS[0]}", "TX")
     assert first["status"] == {"S": "sent"}

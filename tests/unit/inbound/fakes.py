@@ -28,17 +28,13 @@ class FakeRepository:
         self.stored[message.transaction_guid] = message
         return Inserted()
 
-    def record_media_stored(
-        self, transaction_guid: str, index: int, media: StoredMedia, at: datetime
-    ) -> bool:
+    def record_media_stored(self, transaction_guid: str, index: int, media: StoredMedia, at: datetime) -> bool:
         if (transaction_guid, index) in self.media:
             return False
         self.media[(transaction_guid, index)] = ("stored", media)
         return True
 
-    def record_media_failed(
-        self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime
-    ) -> bool:
+    def record_media_failed(self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime) -> bool:
         if (transaction_guid, index) in self.media:
             return False
         self.media[(transaction_guid, index)] = ("failed", (reason, attempts))

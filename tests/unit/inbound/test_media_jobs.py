@@ -26,9 +26,7 @@ def job(attempt: int = 1) -> MediaJob:
 
 
 def test_a_fetched_attachment_is_stored_under_its_dated_key_and_recorded() -> None:
-    subject, repository, sink, _, metrics = copier(
-        FakeSource({URL: FakeDownload("image/jpeg", b"\xff\xd8\xffdata")})
-    )
+    subject, repository, sink, _, metrics = copier(FakeSource({URL: FakeDownload("image/jpeg", b"\xff\xd8\xffdata")}))
     assert subject.copy(job()) == "stored"
     key = f"inbound/2026/11/25/{GUID}/0.jpg"
     assert sink.objects[key] == b"\xff\xd8\xffdata"
@@ -49,9 +47,7 @@ def test_a_permanent_failure_is_recorded_at_once_and_not_retried(error: Exceptio
 
 
 def test_a_transient_failure_schedules_the_next_attempt() -> None:
-    subject, repository, _, retries, metrics = copier(
-        FakeSource(errors={URL: TransientMediaError("http_503")})
-    )
+    subject, repository, _, retries, metrics = copier(FakeSource(errors={URL: TransientMediaError("http_503")}))
     assert subject.copy(job()) == "retry_scheduled"
     assert retries.scheduled == [job(attempt=2)]
     assert repository.media == {}
@@ -59,9 +55,7 @@ def test_a_transient_failure_schedules_the_next_attempt() -> None:
 
 
 def test_the_last_attempt_gives_up_and_says_why() -> None:
-    subject, repository, _, retries, metrics = copier(
-        FakeSource(errors={URL: TransientMediaError("timeout")}), 3
-    )
+    subject, repository, _, retries, metrics = copier(FakeSource(errors={URL: TransientMediaError("timeout")}), 3)
     assert subject.copy(job(attempt=3)) == "failed"
     assert repository.media[(GUID, 0)] == ("failed", ("timeout (after 3 attempts)", 3))
     assert retries.scheduled == []

@@ -92,9 +92,7 @@ def test_repeated_attachment_fields_are_all_kept() -> None:
             ["1.png"],
             id="objects",
         ),
-        pytest.param(
-            ["https://a.aerialink.net/1.png,https://a.aerialink.net/2.png"], ["1.png", "2.png"], id="commas"
-        ),
+        pytest.param(["https://a.aerialink.net/1.png,https://a.aerialink.net/2.png"], ["1.png", "2.png"], id="commas"),
         pytest.param(['{"items": ["https://a.aerialink.net/3.gif"]}'], ["3.gif"], id="nested-object"),
         pytest.param([""], [], id="empty"),
     ],

@@ -31,9 +31,7 @@ def test_a_new_message_is_stored_counted_and_its_media_copied_in_order() -> None
 def test_attachments_beyond_the_time_budget_are_queued_not_dropped() -> None:
     repository, media = FakeRepository(), FakeMedia()
     budget = iter([True, False, False])
-    received = ReceiveInboundMessage(repository, media, MetricsRecorder())(
-        message(), has_time=lambda: next(budget)
-    )
+    received = ReceiveInboundMessage(repository, media, MetricsRecorder())(message(), has_time=lambda: next(budget))
     assert [job.index for job in media.copied] == [0]
     assert [(job.index, job.attempt) for job in media.deferred] == [(1, 2), (2, 2)]
     assert received.media == ("stored", "retry_scheduled", "retry_scheduled")
@@ -84,7 +82,5 @@ def test_a_repeat_of_a_message_with_pending_media_queues_that_media() -> None:
     received = receive(original, has_time=lambda: True)
     # Then the pending attachment is queued, dated by the stored item, and nothing else happens
     assert received.status == "duplicate"
-    assert media.deferred == [
-        MediaJob(original.transaction_guid, 1, "https://m/1", "2026-11-24T10:00:00.000Z", 2)
-    ]
+    assert media.deferred == [MediaJob(original.transaction_guid, 1, "https://m/1", "2026-11-24T10:00:00.000Z", 2)]
     assert media.copied == []

@@ -35,9 +35,7 @@ class Harness:
         self.credential_loads += 1
         return BasicCredentials(EVENT_USERNAME, EVENT_PASSWORD)
 
-    def post(
-        self, event: dict[str, Any], remaining_ms: int = 20_000
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def post(self, event: dict[str, Any], remaining_ms: int = 20_000) -> tuple[int, dict[str, Any], dict[str, str]]:
         answer = self.webhook.handle(event, remaining_ms=lambda: remaining_ms)
         return answer["statusCode"], json.loads(answer["body"]), answer["headers"]
 

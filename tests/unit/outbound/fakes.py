@@ -65,9 +65,7 @@ class FakeMedia:
     def for_mm4(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]:
         if self.error is not None:
             raise self.error
-        return tuple(
-            OutboundAttachment("image/png", f"{n}.png", data=b"\x89PNG") for n, _ in enumerate(job.media)
-        )
+        return tuple(OutboundAttachment("image/png", f"{n}.png", data=b"\x89PNG") for n, _ in enumerate(job.media))
 
 
 @dataclass

@@ -61,8 +61,7 @@ def json_success(transactions: object) -> bytes:
 
 def xml_success(*pairs: tuple[str, str]) -> bytes:
     transactions = "".join(
-        f"<transaction><transactionGUID>{guid}</transactionGUID>"
-        f"<destination>{destination}</destination></transaction>"
+        f"<transaction><transactionGUID>{guid}</transactionGUID><destination>{destination}</destination></transaction>"
         for guid, destination in pairs
     )
     return (
@@ -96,9 +95,7 @@ def message(**overrides: object) -> OutboundMessage:
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-def raised(
-    status: int, body: bytes, content_type: str | None = JSON, retry_after: str | None = None
-) -> SendError:
+def raised(status: int, body: bytes, content_type: str | None = JSON, retry_after: str | None = None) -> SendError:
     with pytest.raises(SendError) as caught:
         interpret(
             status=status,
@@ -220,9 +217,7 @@ def test_a_2xx_without_a_guid_is_accepted_without_one(content_type: str | None, 
     ],
     ids=["json-as-text", "xml-without-type", "vendor-json"],
 )
-def test_the_parser_is_sniffed_when_the_content_type_does_not_say(
-    content_type: str | None, body: bytes
-) -> None:
+def test_the_parser_is_sniffed_when_the_content_type_does_not_say(content_type: str | None, body: bytes) -> None:
     # Given a body whose Content-Type is missing or generic
     # When it is parsed
     answer = parse_answer(body, content_type)
@@ -264,9 +259,8 @@ def test_an_error_code_outranks_a_2xx_status() -> None:
 
 def test_a_success_status_code_is_not_an_error() -> None:
     # Given a body with the gateway's success status E000000 and a transaction
-    body = (
-        b'{"aerialink": {"errorCode": "E000000", "transactions": {"transaction": {"transactionGUID": "%s"}}}}'
-        % (GUID.encode())
+    body = b'{"aerialink": {"errorCode": "E000000", "transactions": {"transaction": {"transactionGUID": "%s"}}}}' % (
+        GUID.encode()
     )
 
     # When it is parsed
@@ -561,11 +555,7 @@ def test_a_message_without_media_cannot_go_over_https() -> None:
             "https_cannot_carry",
         ),
         (
-            {
-                "attachments": (
-                    OutboundAttachment("image/jpeg", "1.jpg", url="https://m.example/" + "a" * 143),
-                )
-            },
+            {"attachments": (OutboundAttachment("image/jpeg", "1.jpg", url="https://m.example/" + "a" * 143),)},
             "https_cannot_carry",
         ),
         ({"recipients": ("+1234567890123456",)}, "invalid_number"),
@@ -601,10 +591,7 @@ def test_a_160_character_url_is_carried() -> None:
 
     # When the form is built
     # Then the URL is sent
-    assert (
-        form_fields(message(attachments=(OutboundAttachment("image/jpeg", "1.jpg", url=url),)))["mmsURL"]
-        == url
-    )
+    assert form_fields(message(attachments=(OutboundAttachment("image/jpeg", "1.jpg", url=url),)))["mmsURL"] == url
 
 
 def test_long_text_and_subject_are_sent_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
@@ -625,6 +612,4 @@ def test_long_text_and_subject_are_sent_with_a_warning(caplog: pytest.LogCapture
         if hasattr(record, name)
     }
     assert lengths == {"text_length": 200, "subject_length": 50}
-    assert all(
-        text not in record.getMessage() and subject not in record.getMessage() for record in caplog.records
-    )
+    assert all(text not in record.getMessage() and subject not in record.getMessage() for record in caplog.records)

@@ -137,3 +137,32 @@ def test_source_cidrs_restrict_the_webhook_only_when_given() -> None:
     assert template()["Conditions"]["HasAllowedSourceCidrs"] == Tag(
         "Not", [Tag("Equals", [Tag("Ref", "AllowedSourceCidrs"), ""])]
     )
+
+
+def test_the_outbound_queue_outlasts_six_function_timeouts_and_has_a_dead_letter_queue() -> None:
+    queue = resources("AWS::SQS::Queue")["OutboundQueue"]["Properties"]
+    function = resources("AWS::Serverless::Function")["OutboundFunction"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == Tag("GetAtt", "OutboundDeadLetterQueue.Arn")
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == Tag("Ref", "OutboundMaxReceiveCount")
+    assert template()["Parameters"]["OutboundMaxReceiveCount"]["Default"] == 5
+
+
+def test_outbound_jobs_arrive_in_batches_with_partial_failures_and_a_concurrency_cap() -> None:
+    event = resources("AWS::Serverless::Function")["OutboundFunction"]["Properties"]["Events"]["Jobs"]
+    assert event["Type"] == "SQS"
+    properties = event["Properties"]
+    assert properties["BatchSize"] == 10
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["ScalingConfig"]["MaximumConcurrency"] == Tag("Ref", "OutboundMaximumConcurrency")
+    assert properties["MaximumBatchingWindowInSeconds"] == Tag("Ref", "OutboundBatchingWindowSeconds")
+
+
+def test_the_gateway_is_verified_and_reached_as_configured() -> None:
+    parameters = template()["Parameters"]
+    assert parameters["GatewayCaCertificate"]["Default"] == ""
+    assert parameters["Mm4TlsMode"]["AllowedValues"] == ["implicit", "starttls"]
+    assert parameters["GatewayBaseUrl"]["Default"].startswith("https://")
+    assert {"OutboundQueueUrl", "OutboundDeadLetterQueueUrl", "GatewayCredentialsSecretArn"} <= set(
+        template()["Outputs"]
+    )

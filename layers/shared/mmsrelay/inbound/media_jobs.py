@@ -50,9 +50,7 @@ class MediaJob:
     def s3_key(self, content_type: str) -> str:
         """``inbound/YYYY/MM/DD/<transactionGUID>/<n>.<ext>``."""
         year, month, day = self.received_at[:10].split("-")
-        return (
-            f"inbound/{year}/{month}/{day}/{self.transaction_guid}/{self.index}.{extension_for(content_type)}"
-        )
+        return f"inbound/{year}/{month}/{day}/{self.transaction_guid}/{self.index}.{extension_for(content_type)}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -102,9 +100,7 @@ class RetryScheduler(Protocol):
 class MediaRecords(Protocol):
     """The repository's media methods (``mmsrelay.storage.messages.MessageRepository``)."""
 
-    def record_media_stored(
-        self, transaction_guid: str, index: int, media: StoredMedia, at: datetime
-    ) -> bool: ...
+    def record_media_stored(self, transaction_guid: str, index: int, media: StoredMedia, at: datetime) -> bool: ...
 
     def record_media_failed(
         self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime

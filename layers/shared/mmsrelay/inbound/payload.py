@@ -66,12 +66,8 @@ def parse_inbound(fields: Fields, received_at: datetime, default_country_code: s
     if invalid:
         raise InvalidPayload(invalid)
 
-    flags = [
-        f"{name}:too_long" for name, limit in DOCUMENTED_LENGTHS.items() if len(first.get(name, "")) > limit
-    ]
-    flags += [
-        f"{name}:not_an_integer" for name in _INTEGER_FIELDS if first.get(name) and not first[name].isdigit()
-    ]
+    flags = [f"{name}:too_long" for name, limit in DOCUMENTED_LENGTHS.items() if len(first.get(name, "")) > limit]
+    flags += [f"{name}:not_an_integer" for name in _INTEGER_FIELDS if first.get(name) and not first[name].isdigit()]
     sent_code = first.get("sourceCountryCode", "").strip()
     country_code = sent_code if sent_code.isdigit() else default_country_code
     try:

@@ -59,9 +59,7 @@ class ReceiveInboundMessage:
             stored_at = items.received_at_of(outcome.item) or received_at
             for index, url in items.pending_media_indexes(outcome.item):
                 self._media.defer(MediaJob(message.transaction_guid, index, url, stored_at, RESUMED_ATTEMPT))
-            logger.info(
-                "inbound message already stored", extra={"transaction_guid": message.transaction_guid}
-            )
+            logger.info("inbound message already stored", extra={"transaction_guid": message.transaction_guid})
             return Received("duplicate", message.transaction_guid)
 
         self._metrics.add_metric(name="MessagesReceived", unit=COUNT, value=1)

@@ -35,9 +35,7 @@ class MediaSettings:
             allow_insecure_media_fetch=env.flag("ALLOW_INSECURE_MEDIA_FETCH", default=False),
             max_media_bytes=env.integer("MAX_MEDIA_BYTES", minimum=1),
             media_retry_max_attempts=env.integer("MEDIA_RETRY_MAX_ATTEMPTS", minimum=1, maximum=50),
-            media_retry_first_delay_seconds=env.integer(
-                "MEDIA_RETRY_FIRST_DELAY_SECONDS", minimum=0, maximum=900
-            ),
+            media_retry_first_delay_seconds=env.integer("MEDIA_RETRY_FIRST_DELAY_SECONDS", minimum=0, maximum=900),
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", minimum=1),
             media_ca_bundle=env.text("MEDIA_CA_BUNDLE", default=""),
         )

@@ -69,9 +69,7 @@ _FAILURE_REASONS: Final[tuple[tuple[tuple[type[BaseException], ...], str], ...]]
 class PoolFactory(Protocol):
     """Builds the connection pool for one request to ``target`` pinned to ``address``."""
 
-    def __call__(
-        self, target: ParsedTarget, address: IPAddress, policy: FetchPolicy, /
-    ) -> HTTPConnectionPool:
+    def __call__(self, target: ParsedTarget, address: IPAddress, policy: FetchPolicy, /) -> HTTPConnectionPool:
         """Return a pool connecting to ``address`` for ``target``."""
         ...
 
@@ -182,9 +180,7 @@ class MediaDownload:
     def _count(self, size: int) -> None:
         self._bytes_read += size
         if self._bytes_read > self._policy.max_bytes:
-            raise _logged(
-                MediaTooLarge("too_large", f"body passed {self._policy.max_bytes} bytes"), self._target
-            )
+            raise _logged(MediaTooLarge("too_large", f"body passed {self._policy.max_bytes} bytes"), self._target)
 
     def _read1(self, amount: int) -> bytes:
         remaining = _remaining(self._deadline, self._clock, self._target)
@@ -313,9 +309,7 @@ class MediaFetcher:
     def _accept(self, response: BaseHTTPResponse, target: ParsedTarget, deadline: float) -> MediaDownload:
         length = response.length_remaining
         if length is not None and length > self._policy.max_bytes:
-            raise _logged(
-                MediaTooLarge("too_large", f"Content-Length passes {self._policy.max_bytes} bytes"), target
-            )
+            raise _logged(MediaTooLarge("too_large", f"Content-Length passes {self._policy.max_bytes} bytes"), target)
         header = response.headers.get("Content-Type")
         declared = normalize_content_type(header)
         prefix = b""

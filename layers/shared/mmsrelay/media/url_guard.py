@@ -305,9 +305,7 @@ def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
-def resolve_and_check(
-    host: str, port: int, policy: FetchPolicy, resolver: Resolver | None = None
-) -> list[IPAddress]:
+def resolve_and_check(host: str, port: int, policy: FetchPolicy, resolver: Resolver | None = None) -> list[IPAddress]:
     """Resolve ``host`` and return its addresses; raise BlockedMediaUrl if ANY of them is not public.
 
     IP literals (any spelling) are checked without calling the resolver. A resolution failure

@@ -146,9 +146,7 @@ class IdempotentJobs:
     (docs/architecture.md).
     """
 
-    def __init__(
-        self, use_case: Outcome, persistence: BasePersistenceLayer, config: IdempotencyConfig
-    ) -> None:
+    def __init__(self, use_case: Outcome, persistence: BasePersistenceLayer, config: IdempotencyConfig) -> None:
         self._use_case = use_case
         self._run: Callable[..., dict[str, Any]] = idempotent_function(
             data_keyword_argument="key", persistence_store=persistence, config=config

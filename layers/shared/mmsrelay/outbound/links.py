@@ -78,9 +78,7 @@ class MediaLinks:
 class MediaLinkResolver:
     """Answers links (the ``GET /m/{token}`` function)."""
 
-    def __init__(
-        self, dynamodb: DynamoDBClient, s3: S3Client, table_name: str, clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, dynamodb: DynamoDBClient, s3: S3Client, table_name: str, clock: Callable[[], datetime]) -> None:
         self._dynamodb = dynamodb
         self._s3 = s3
         self._table = table_name

@@ -72,9 +72,7 @@ class OutboundMedia:
             else:
                 data, content_type = self._read_object(item, remaining)
             remaining -= len(data)
-            attachments.append(
-                OutboundAttachment(content_type, f"{index}.{extension_for(content_type)}", data=data)
-            )
+            attachments.append(OutboundAttachment(content_type, f"{index}.{extension_for(content_type)}", data=data))
         return tuple(attachments)
 
     # ------------------------------------------------------------------ S3
@@ -89,9 +87,9 @@ class OutboundMedia:
             raise PermanentSendError("media_too_large", f"{head['ContentLength']} bytes")
         content_type = normalize_content_type(head.get("ContentType"))
         if content_type in (None, "application/octet-stream"):
-            prefix = self._s3_call(
-                lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key, Range=_SNIFF_RANGE)
-            )["Body"].read()
+            prefix = self._s3_call(lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key, Range=_SNIFF_RANGE))[
+                "Body"
+            ].read()
             content_type = sniff(prefix)
         return item.key, _allowed(content_type)
 

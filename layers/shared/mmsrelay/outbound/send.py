@@ -23,9 +23,7 @@ Sender = Callable[[Transport, OutboundMessage], SendResult]
 class JobRecords(Protocol):
     """The repository's job methods (``mmsrelay.storage.outbound.OutboundRepository``)."""
 
-    def job_queued(
-        self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime
-    ) -> None: ...
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None: ...
 
     def job_sending(self, message_id: str, at: datetime) -> None: ...
 
@@ -129,8 +127,7 @@ class SendOutboundJob:
             "status": "sent",
             "transport": transport,
             "recipients": [
-                {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code}
-                for r in result.recipients
+                {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code} for r in result.recipients
             ],
         }
 
@@ -151,9 +148,7 @@ class SendOutboundJob:
                 },
             )
 
-    def _attachments(
-        self, job: OutboundJob, message_id: str, transport: Transport
-    ) -> tuple[OutboundAttachment, ...]:
+    def _attachments(self, job: OutboundJob, message_id: str, transport: Transport) -> tuple[OutboundAttachment, ...]:
         if transport == "https":
             return self._media.for_https(job, message_id)
         return self._media.for_mm4(job, message_id)

@@ -94,9 +94,7 @@ class OutboundSettings:
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", minimum=1),
             secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
             max_concurrent_sends=env.integer("MAX_CONCURRENT_SENDS", minimum=1, maximum=10, default=10),
-            outbound_retry_base_delay_seconds=env.integer(
-                "OUTBOUND_RETRY_BASE_DELAY_SECONDS", minimum=0, maximum=900
-            ),
+            outbound_retry_base_delay_seconds=env.integer("OUTBOUND_RETRY_BASE_DELAY_SECONDS", minimum=0, maximum=900),
         )
         env.check()
         return settings

@@ -136,18 +136,14 @@ class OutboundRelay:
     def handle_batch(self, event: dict[str, Any], context: Any) -> PartialBatchResponse:
         self.idempotency.register_lambda_context(context)
         with self.senders.open() as send:
-            return process_batch(
-                event, lambda record: self.records.handle(record, send), self.max_concurrent_sends
-            )
+            return process_batch(event, lambda record: self.records.handle(record, send), self.max_concurrent_sends)
 
 
 @cache
 def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
     settings = OutboundSettings.from_environ(os.environ)
     table = settings.links.messages_table_name
-    repository = OutboundRepository(
-        aws.dynamodb_client(), table, timedelta(days=settings.message_retention_days)
-    )
+    repository = OutboundRepository(aws.dynamodb_client(), table, timedelta(days=settings.message_retention_days))
     media = OutboundMedia(
         s3=aws.s3_client(),
         bucket=settings.links.media_bucket_name,
@@ -184,9 +180,7 @@ def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
     records = OutboundRecords(
         IdempotentJobs(use_case, persistence, idempotency),
         repository,
-        QueueVisibility(
-            aws.sqs_client, settings.outbound_queue_url, settings.outbound_retry_base_delay_seconds
-        ),
+        QueueVisibility(aws.sqs_client, settings.outbound_queue_url, settings.outbound_retry_base_delay_seconds),
         metrics,
         utc_now,
     )

@@ -66,9 +66,7 @@ class MessageRepository:
             raise StorageUnavailable("dynamodb unreachable") from error
         return Inserted()
 
-    def record_media_stored(
-        self, transaction_guid: str, index: int, media: StoredMedia, at: datetime
-    ) -> bool:
+    def record_media_stored(self, transaction_guid: str, index: int, media: StoredMedia, at: datetime) -> bool:
         """Marks one attachment stored; False when it had already left ``pending``."""
         return self._update_media(
             transaction_guid,
@@ -83,9 +81,7 @@ class MessageRepository:
             },
         )
 
-    def record_media_failed(
-        self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime
-    ) -> bool:
+    def record_media_failed(self, transaction_guid: str, index: int, reason: str, attempts: int, at: datetime) -> bool:
         """Marks one attachment failed for good; False when it had already left ``pending``."""
         return self._update_media(
             transaction_guid,
@@ -118,9 +114,7 @@ class MessageRepository:
             raise StorageUnavailable("dynamodb unreachable") from error
         # The projection leaves a one-element list holding only that attachment's status.
         projected = answer.get("Item", {}).get("media", {}).get("L", [])
-        return any(
-            entry.get("M", {}).get("status", {}).get("S") == items.MEDIA_PENDING for entry in projected
-        )
+        return any(entry.get("M", {}).get("status", {}).get("S") == items.MEDIA_PENDING for entry in projected)
 
     def _update_media(self, transaction_guid: str, index: int, values: Mapping[str, Any]) -> bool:
         """SETs ``values`` on attachment ``index``, only while its status is still pending."""

@@ -119,11 +119,7 @@ class OutboundRepository:
                 "M": {
                     "number": {"S": outcome.recipient},
                     "status": {"S": "refused" if outcome.refused else "sent"},
-                    **(
-                        {"transactionGuid": {"S": outcome.transaction_guid}}
-                        if outcome.transaction_guid
-                        else {}
-                    ),
+                    **({"transactionGuid": {"S": outcome.transaction_guid}} if outcome.transaction_guid else {}),
                     **({"code": {"S": outcome.code}} if outcome.code else {}),
                 }
             }
@@ -135,13 +131,15 @@ class OutboundRepository:
                     "TableName": self._table,
                     "Key": message_key(message.message_id),
                     "UpdateExpression": (
-                        "SET #status = :sent, statusAt = :at, sentAt = :at, recipients = :recipients,"
+                        "SET #status = :sent, statusAt = :at, sentAt = :at, sentOver = :transport,"
+                        " recipients = :recipients,"
                         " history = list_append(if_not_exists(history, :empty), :event) REMOVE lastError"
                     ),
                     "ExpressionAttributeNames": {"#status": "status"},
                     "ExpressionAttributeValues": {
                         ":sent": {"S": "sent"},
                         ":at": {"S": iso_time(at)},
+                        ":transport": {"S": result.transport},
                         ":recipients": {"L": recipients},
                         ":empty": {"L": []},
                         ":event": {"L": [_event("sent", at)]},
@@ -156,8 +154,7 @@ class OutboundRepository:
             if outcome.transaction_guid and not outcome.refused:
                 by_guid.setdefault(outcome.transaction_guid, []).append(outcome.recipient)
         items += [
-            self._transaction_upsert(message, result.transport, guid, numbers, at)
-            for guid, numbers in by_guid.items()
+            self._transaction_upsert(message, result.transport, guid, numbers, at) for guid, numbers in by_guid.items()
         ]
         self._call(self._client.transact_write_items, TransactItems=items)
 
@@ -204,8 +201,7 @@ class OutboundRepository:
         self, message_id: str, status: str, at: datetime, code: str | None = None, detail: str = ""
     ) -> None:
         expression = (
-            "SET #status = :status, statusAt = :at,"
-            " history = list_append(if_not_exists(history, :empty), :event)"
+            "SET #status = :status, statusAt = :at, history = list_append(if_not_exists(history, :empty), :event)"
         )
         values: dict[str, Any] = {
             ":status": {"S": status},
@@ -215,9 +211,7 @@ class OutboundRepository:
         }
         if code:
             expression += ", lastError = :error"
-            values[":error"] = {
-                "M": {"code": {"S": code}, "detail": {"S": detail[:500]}, "at": {"S": iso_time(at)}}
-            }
+            values[":error"] = {"M": {"code": {"S": code}, "detail": {"S": detail[:500]}, "at": {"S": iso_time(at)}}}
         self._call(
             self._client.update_item,
             TableName=self._table,

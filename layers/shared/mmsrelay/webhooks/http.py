@@ -126,9 +126,7 @@ def _as_text(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def json_response(
-    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def json_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """An API Gateway proxy answer with a JSON body."""
     return {
         "statusCode": status,

@@ -123,9 +123,7 @@ class Mm4Client:
         settings = self._settings
         smtp: smtplib.SMTP
         if settings.tls_mode == "implicit":
-            smtp = smtplib.SMTP_SSL(
-                settings.host, settings.port, context=self._context, timeout=settings.timeout
-            )
+            smtp = smtplib.SMTP_SSL(settings.host, settings.port, context=self._context, timeout=settings.timeout)
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         try:
@@ -177,13 +175,9 @@ class Mm4Session:
         if self._closed:
             raise RuntimeError("the MM4 session is closed")
         settings = self._settings
-        mime = build_mm4_forward(
-            message, domain=settings.domain, originator_system=settings.originator_system
-        )
+        mime = build_mm4_forward(message, domain=settings.domain, originator_system=settings.originator_system)
         sender = mm4_address(message.sender, settings.domain)
-        addresses = dict(
-            zip(message.recipients, recipient_addresses(message.recipients, settings.domain), strict=True)
-        )
+        addresses = dict(zip(message.recipients, recipient_addresses(message.recipients, settings.domain), strict=True))
         payload = mime.as_bytes()
         log = {
             "message_id": message.message_id,

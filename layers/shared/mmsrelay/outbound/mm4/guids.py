@@ -48,9 +48,7 @@ def guids_in(reply: bytes | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(match.group().upper() for match in GUID.finditer(_text(reply))))
 
 
-def assign_guids(
-    reply: bytes | str, recipients: Sequence[str], refused: Collection[str] = ()
-) -> dict[str, str | None]:
+def assign_guids(reply: bytes | str, recipients: Sequence[str], refused: Collection[str] = ()) -> dict[str, str | None]:
     """Each accepted recipient (``recipients`` minus ``refused``, in RCPT order) -> its GUID or None."""
     accepted = [recipient for recipient in recipients if recipient not in refused]
     guids = guids_in(reply)

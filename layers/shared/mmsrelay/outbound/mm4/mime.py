@@ -93,9 +93,7 @@ def build_mm4_forward(
         raise PermanentSendError("invalid_header", "the originator system is empty")
     sender = mm4_address(message.sender, domain)
     recipients = recipient_addresses(message.recipients, domain)
-    transaction_id, message_id = _checked_ids(
-        message_ids or derive_message_ids(message.message_id, domain), domain
-    )
+    transaction_id, message_id = _checked_ids(message_ids or derive_message_ids(message.message_id, domain), domain)
     subject = _header_text(message.subject, "subject") if message.subject else None
     attachments = _checked_attachments(message.attachments)
     if not message.text and not attachments:
