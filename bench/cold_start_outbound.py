@@ -56,6 +56,7 @@ def environment(gateway: HttpApi) -> dict[str, str]:
         "MEDIA_LINK_BASE_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/v1",
         "MEDIA_LINK_TTL_HOURS": "72",
         "DEFAULT_COUNTRY_CODE": "1",
+        "RECEIPT_TIMEOUT_HOURS": "72",
         "MESSAGE_RETENTION_DAYS": "400",
     }
 

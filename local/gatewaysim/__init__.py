@@ -1,8 +1,8 @@
-"""A local stand-in for the Aerialink gateway: media host, MO sender, v4 HTTP send API, MM4 endpoint.
+"""A local stand-in for the Aerialink gateway: media, MO and receipt senders, v4 HTTP API, MM4.
 
 Start everything with :class:`GatewaySimulator`, or use :class:`MediaHost`, :class:`MoSender`,
-:class:`HttpApi` and :class:`Mm4Endpoint` on their own. ``python -m gatewaysim --help`` runs it
-from the command line.
+:class:`HttpApi`, :class:`Mm4Endpoint`, :class:`ReceiptSender` and :class:`Mm4ReportBuilder` on
+their own. ``python -m gatewaysim --help`` runs it from the command line.
 """
 
 from gatewaysim import images
@@ -18,6 +18,17 @@ from gatewaysim.mm4 import (
     parse_data_reply,
 )
 from gatewaysim.mo import AttachmentsFormat, Credentials, Method, MoMessage, MoResult, MoSender, new_guid
+from gatewaysim.receipts import (
+    DlrReceipt,
+    Mm4ReportBuilder,
+    ReceiptDelivery,
+    ReceiptFormat,
+    ReceiptMethod,
+    ReceiptOrder,
+    ReceiptSender,
+    receipts_for_http,
+    reports_for_mm4,
+)
 from gatewaysim.simulator import GatewaySimulator, SimComponent
 
 __all__ = [
@@ -26,6 +37,7 @@ __all__ = [
     "AuthAttempt",
     "Credentials",
     "DataReply",
+    "DlrReceipt",
     "ErrorRate",
     "GatewaySimulator",
     "HttpApi",
@@ -38,14 +50,22 @@ __all__ = [
     "Mm4Connection",
     "Mm4Endpoint",
     "Mm4Part",
+    "Mm4ReportBuilder",
     "Mm4Transaction",
     "MoMessage",
     "MoResult",
     "MoSender",
+    "ReceiptDelivery",
+    "ReceiptFormat",
+    "ReceiptMethod",
+    "ReceiptOrder",
+    "ReceiptSender",
     "RequestRecord",
     "SentMessage",
     "SimComponent",
     "images",
     "new_guid",
     "parse_data_reply",
+    "receipts_for_http",
+    "reports_for_mm4",
 ]

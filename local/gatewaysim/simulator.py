@@ -1,7 +1,8 @@
 """The local stand-in for the Aerialink gateway: one object that owns every simulated server.
 
-It owns the media host, the v4 HTTP send API and the MM4 SMTP endpoint; the delivery-receipt
-callbacks will join as a further component. The send side accepts one API key and secret (the
+It owns the media host, the v4 HTTP send API and the MM4 SMTP endpoint. Like MOs, delivery
+receipts are posted by a client the simulator hands out (``receipt_sender``), not by a server
+component. The send side accepts one API key and secret (the
 secret is random per simulator unless given; ``describe()`` never shows it).
 
 A component is anything with ``start()``, ``stop(timeout)`` and ``describe()``; the simulator
@@ -20,6 +21,7 @@ from gatewaysim.http_api import HttpApi
 from gatewaysim.media_host import MediaHost
 from gatewaysim.mm4 import DEFAULT_DOMAIN, Mm4Endpoint, Mm4Mode
 from gatewaysim.mo import MoSender
+from gatewaysim.receipts import ReceiptSender
 
 
 class SimComponent(Protocol):
@@ -106,6 +108,16 @@ class GatewaySimulator:
         ``verify``: True, or the CA bundle path that an https webhook's certificate chains to.
         """
         return MoSender(webhook_url, username, password, timeout=timeout, verify=verify)
+
+    def receipt_sender(
+        self, webhook_url: str, username: str, password: str, timeout: float = 10.0, verify: bool | str = True
+    ) -> ReceiptSender:
+        """A sender that posts delivery receipts to ``webhook_url`` as the gateway would (close it when done).
+
+        Build the receipts with ``receipts_for_http(sim.http_api.sent[i], ["ENROUTE", "DELIVRD"])``;
+        MM4 reports with ``reports_for_mm4(sim.mm4.accepted[i], ["Retrieved"])`` and ``send_raw``.
+        """
+        return ReceiptSender(webhook_url, username, password, timeout=timeout, verify=verify)
 
     def __repr__(self) -> str:
         return (

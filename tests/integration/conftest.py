@@ -29,12 +29,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def create_messages_table(client: DynamoDBClient, name: str = TABLE) -> str:
-    """The table as template.yaml declares it (keys and the ByNumber index)."""
+    """The table as template.yaml declares it (keys and its three indexes; a template check compares)."""
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"} for attribute in ("pk", "sk", "gsi1pk", "gsi1sk")
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "mm4MessageId")
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
@@ -45,7 +46,20 @@ def create_messages_table(client: DynamoDBClient, name: str = TABLE) -> str:
                     {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": "ByReceiptDue",
+                "KeySchema": [
+                    {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": "ByMm4MessageId",
+                "KeySchema": [{"AttributeName": "mm4MessageId", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["to", "recipients"]},
+            },
         ],
     )
     return name

@@ -70,6 +70,7 @@ def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyP
         "MEDIA_LINK_BASE_URL": LINK_BASE,
         "MEDIA_LINK_TTL_HOURS": "72",
         "DEFAULT_COUNTRY_CODE": "1",
+        "RECEIPT_TIMEOUT_HOURS": "72",
         "MESSAGE_RETENTION_DAYS": "30",
     }
     for name, value in environment.items():

@@ -58,7 +58,7 @@ def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
     )
     sqs = boto3.client("sqs", region_name=REGION)
     queue_url = sqs.create_queue(QueueName="outbound")["QueueUrl"]
-    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     metrics = MetricsRecorder()
     config = IdempotencyConfig(
         event_key_jmespath="messageId",

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.outbound.mm4.ids import mm4_message_key
 from mmsrelay.storage.outbound import OutboundRepository
 from tests.integration.conftest import TABLE
 
@@ -23,7 +24,7 @@ def get(dynamodb: DynamoDBClient, pk: str, sk: str) -> dict[str, Any]:
 
 
 def test_a_job_moves_through_its_statuses_with_history_and_attempts(dynamodb: DynamoDBClient) -> None:
-    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.job_queued("m-1", {"text": "hi"}, "auto", NOW)
     repository.job_sending("m-1", NOW)
     repository.job_will_retry("m-1", "http_503", "gateway unavailable", NOW)
@@ -37,7 +38,7 @@ def test_a_job_moves_through_its_statuses_with_history_and_attempts(dynamodb: Dy
 
 
 def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: DynamoDBClient) -> None:
-    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.job_queued("m-1", {}, "mm4", NOW)
     result = SendResult(
         "mm4",
@@ -74,7 +75,7 @@ def test_a_receipt_that_arrived_first_is_not_regressed_by_the_sender(dynamodb: D
             "history": {"L": [{"M": {"status": {"S": "delivered"}}}]},
         },
     )
-    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.job_queued("m-1", {}, "https", NOW)
     message = OutboundMessage("m-1", "+12223334444", ("+13105551212",), "hi", None, (), True)
     # When the sender records the send
@@ -88,7 +89,7 @@ def test_a_receipt_that_arrived_first_is_not_regressed_by_the_sender(dynamodb: D
 
 
 def test_one_guid_for_a_whole_group_gives_one_item_naming_every_recipient(dynamodb: DynamoDBClient) -> None:
-    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.job_queued("m-1", {}, "mm4", NOW)
     shared = SendResult("mm4", tuple(RecipientResult(number, GUIDS[0]) for number in MESSAGE.recipients))
     repository.job_sent(MESSAGE, shared, NOW)
@@ -97,9 +98,33 @@ def test_one_guid_for_a_whole_group_gives_one_item_naming_every_recipient(dynamo
 
 
 def test_an_unreadable_job_is_kept_with_its_body_and_errors(dynamodb: DynamoDBClient) -> None:
-    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30))
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.record_invalid("invalid-abc", "{not json", ["body: Invalid JSON"], NOW)
     item = get(dynamodb, "MSG#invalid-abc", "MSG")
     assert item["status"] == {"S": "failed"}
     assert item["rawBody"] == {"S": "{not json"}
     assert item["validationErrors"] == {"L": [{"S": "body: Invalid JSON"}]}
+
+
+def test_a_send_awaiting_a_receipt_is_listed_by_its_deadline_and_mm4_sends_by_message_id(
+    dynamodb: DynamoDBClient,
+) -> None:
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    repository.job_queued("m-1", {}, "mm4", NOW)
+    result = SendResult("mm4", (RecipientResult("+13105551212", GUIDS[0]),))
+    message = OutboundMessage("m-1", "+12223334444", ("+13105551212",), "hi", None, (), True)
+    repository.job_sent(message, result, NOW)
+    item = get(dynamodb, f"TX#{GUIDS[0]}", "TX")
+    assert item["gsi2pk"] == {"S": "DUE#2026-11-28"}
+    assert item["gsi2sk"]["S"].startswith("2026-11-28T17:00:00.000Z#TX#")
+    assert item["mm4MessageId"] == {"S": mm4_message_key("m-1")}
+
+
+def test_a_send_without_a_receipt_request_is_not_awaited(dynamodb: DynamoDBClient) -> None:
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    repository.job_queued("m-2", {}, "https", NOW)
+    message = OutboundMessage("m-2", "+12223334444", ("+13105551212",), "hi", None, (), False)
+    repository.job_sent(message, SendResult("https", (RecipientResult("+13105551212", GUIDS[1]),)), NOW)
+    item = get(dynamodb, f"TX#{GUIDS[1]}", "TX")
+    assert "gsi2pk" not in item
+    assert "mm4MessageId" not in item

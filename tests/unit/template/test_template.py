@@ -6,11 +6,13 @@ import ast
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 
 from mmsrelay.inbound.settings import InboundSettings, MediaSettings
 from mmsrelay.outbound.settings import MediaLinkSettings, OutboundSettings
+from mmsrelay.receipts.settings import ReceiptSettings, SweepSettings
 from mmsrelay.settings import SettingsError
 from tests.template import ROOT, Tag, function_environment, resources, template
 
@@ -19,6 +21,8 @@ SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
     "MediaRetryFunction": MediaSettings.from_environ,
     "OutboundFunction": OutboundSettings.from_environ,
     "MediaLinkFunction": MediaLinkSettings.from_environ,
+    "ReceiptFunction": ReceiptSettings.from_environ,
+    "NoReceiptFunction": SweepSettings.from_environ,
 }
 
 
@@ -121,7 +125,7 @@ def _list(value: object) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else [str(value)]
 
 
-def test_source_cidrs_restrict_the_webhook_only_when_given() -> None:
+def test_source_cidrs_restrict_the_webhooks_only_when_given() -> None:
     policy = resources("AWS::Serverless::Api")["Api"]["Properties"]["Auth"]["ResourcePolicy"]
     allow, conditional = policy["CustomStatements"]
     assert allow["Effect"] == "Allow"
@@ -130,7 +134,7 @@ def test_source_cidrs_restrict_the_webhook_only_when_given() -> None:
     condition, deny, otherwise = conditional.value
     assert condition == "HasAllowedSourceCidrs"
     assert deny["Effect"] == "Deny"
-    assert deny["Resource"] == "execute-api:/*/*/inbound"
+    assert deny["Resource"] == ["execute-api:/*/*/inbound", "execute-api:/*/*/dlr", "execute-api:/*/*/dlr/*"]
     source_ip = deny["Condition"]["NotIpAddress"]["aws:SourceIp"]
     assert source_ip == Tag("Split", [",", Tag("Ref", "AllowedSourceCidrs")])
     assert otherwise == Tag("Ref", "AWS::NoValue")
@@ -166,3 +170,21 @@ def test_the_gateway_is_verified_and_reached_as_configured() -> None:
     assert {"OutboundQueueUrl", "OutboundDeadLetterQueueUrl", "GatewayCredentialsSecretArn"} <= set(
         template()["Outputs"]
     )
+
+
+def test_the_test_table_is_the_templates() -> None:
+    from tests.integration.conftest import create_messages_table  # noqa: PLC0415
+
+    declared = resources("AWS::DynamoDB::Table")["MessagesTable"]["Properties"]
+    recorded: dict[str, Any] = {}
+
+    class Recorder:
+        def create_table(self, **request: Any) -> None:
+            recorded.update(request)
+
+    create_messages_table(Recorder())  # type: ignore[arg-type]
+    assert recorded["KeySchema"] == declared["KeySchema"]
+    assert sorted(a["AttributeName"] for a in recorded["AttributeDefinitions"]) == sorted(
+        a["AttributeName"] for a in declared["AttributeDefinitions"]
+    )
+    assert recorded["GlobalSecondaryIndexes"] == declared["GlobalSecondaryIndexes"]

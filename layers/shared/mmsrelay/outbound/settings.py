@@ -75,6 +75,7 @@ class OutboundSettings:
     secret_cache_seconds: int
     max_concurrent_sends: int
     outbound_retry_base_delay_seconds: int
+    receipt_timeout_hours: int
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Self:
@@ -94,6 +95,7 @@ class OutboundSettings:
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", minimum=1),
             secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
             max_concurrent_sends=env.integer("MAX_CONCURRENT_SENDS", minimum=1, maximum=10, default=10),
+            receipt_timeout_hours=env.integer("RECEIPT_TIMEOUT_HOURS", minimum=1, maximum=24 * 30),
             outbound_retry_base_delay_seconds=env.integer("OUTBOUND_RETRY_BASE_DELAY_SECONDS", minimum=0, maximum=900),
         )
         env.check()

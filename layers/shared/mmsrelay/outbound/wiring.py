@@ -143,7 +143,12 @@ class OutboundRelay:
 def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
     settings = OutboundSettings.from_environ(os.environ)
     table = settings.links.messages_table_name
-    repository = OutboundRepository(aws.dynamodb_client(), table, timedelta(days=settings.message_retention_days))
+    repository = OutboundRepository(
+        aws.dynamodb_client(),
+        table,
+        timedelta(days=settings.message_retention_days),
+        timedelta(hours=settings.receipt_timeout_hours),
+    )
     media = OutboundMedia(
         s3=aws.s3_client(),
         bucket=settings.links.media_bucket_name,

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mmsrelay.clock import iso_time
 from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
+from mmsrelay.outbound.mm4.ids import mm4_message_key
 from mmsrelay.status import RANK
 from mmsrelay.storage.errors import StorageUnavailable, retryable_code
 
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
 
 MESSAGE_SK = "MSG"
 MAX_RAW_BODY = 200_000  # characters of an invalid body kept (an item may hold 400 KB)
+
+
+def receipt_due_partition(due: datetime) -> str:
+    """The ByReceiptDue partition of a deadline: one per UTC day, so a sweep reads a few small ones."""
+    return f"DUE#{iso_time(due)[:10]}"
 
 
 def message_key(message_id: str) -> dict[str, Any]:
@@ -39,10 +45,13 @@ def _event(status: str, at: datetime, code: str | None = None) -> dict[str, Any]
 
 
 class OutboundRepository:
-    def __init__(self, client: DynamoDBClient, table_name: str, retention: timedelta) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, retention: timedelta, receipt_timeout: timedelta
+    ) -> None:
         self._client = client
         self._table = table_name
         self._retention = retention
+        self._receipt_timeout = receipt_timeout
 
     def record_invalid(self, message_id: str, raw_body: str, errors: Sequence[str], at: datetime) -> None:
         """Keeps a job that could not be read, failed, with its body and what was wrong."""
@@ -163,37 +172,62 @@ class OutboundRepository:
     ) -> TransactWriteItemTypeDef:
         pk = f"TX#{guid}"
         recipient = numbers[0]
+        assignments = [
+            "entity = :tx",
+            "direction = :outbound",
+            "transactionGuid = :guid",
+            "messageId = :id",
+            "#from = :from",
+            "#to = :to",
+            "transport = :transport",
+            "sentAt = :at",
+            "recipients = :numbers",
+            "gsi1pk = :number",
+            "gsi1sk = :sort",
+            "expiresAt = :expires",
+            # Set only if no receipt came first: a receipt's status is never regressed.
+            "#status = if_not_exists(#status, :sent)",
+            "statusRank = if_not_exists(statusRank, :rank)",
+            "statusAt = if_not_exists(statusAt, :at)",
+            "history = list_append(if_not_exists(history, :empty), :event)",
+        ]
+        values: dict[str, Any] = {
+            ":tx": {"S": "transaction"},
+            ":outbound": {"S": "outbound"},
+            ":guid": {"S": guid},
+            ":id": {"S": message.message_id},
+            ":from": {"S": message.sender},
+            ":to": {"S": recipient},
+            ":transport": {"S": transport},
+            ":at": {"S": iso_time(at)},
+            ":numbers": {"L": [{"S": number} for number in numbers]},
+            ":number": {"S": f"NUM#{recipient}"},
+            ":sort": {"S": f"{iso_time(at)}#{pk}"},
+            ":expires": {"N": self._expires(at)},
+            ":sent": {"S": "sent"},
+            ":rank": {"N": str(RANK["sent"])},
+            ":empty": {"L": []},
+            ":event": {"L": [_event("sent", at)]},
+        }
+        if transport == "mm4":
+            # MM4 delivery reports name the original message, not the GUID: index it (ByMm4MessageId).
+            assignments.append("mm4MessageId = :mm4")
+            values[":mm4"] = {"S": mm4_message_key(message.message_id)}
+        if message.delivery_report:
+            # Awaiting a final receipt: listed in the sparse ByReceiptDue index until one arrives or
+            # the deadline passes (then no_receipt). A final receipt that came first removed nothing
+            # yet: the no-receipt sweep clears such entries when it finds them final.
+            due = at + self._receipt_timeout
+            assignments += ["gsi2pk = if_not_exists(gsi2pk, :due_day)", "gsi2sk = if_not_exists(gsi2sk, :due)"]
+            values[":due_day"] = {"S": receipt_due_partition(due)}
+            values[":due"] = {"S": f"{iso_time(due)}#{pk}"}
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": {"pk": {"S": pk}, "sk": {"S": "TX"}},
-                "UpdateExpression": (
-                    "SET entity = :tx, direction = :outbound, transactionGuid = :guid, messageId = :id,"
-                    " #from = :from, #to = :to, transport = :transport, sentAt = :at,"
-                    " recipients = :numbers, gsi1pk = :number, gsi1sk = :sort, expiresAt = :expires,"
-                    " #status = if_not_exists(#status, :sent), statusRank = if_not_exists(statusRank, :rank),"
-                    " statusAt = if_not_exists(statusAt, :at),"
-                    " history = list_append(if_not_exists(history, :empty), :event)"
-                ),
+                "UpdateExpression": "SET " + ", ".join(assignments),
                 "ExpressionAttributeNames": {"#status": "status", "#from": "from", "#to": "to"},
-                "ExpressionAttributeValues": {
-                    ":tx": {"S": "transaction"},
-                    ":outbound": {"S": "outbound"},
-                    ":guid": {"S": guid},
-                    ":id": {"S": message.message_id},
-                    ":from": {"S": message.sender},
-                    ":to": {"S": recipient},
-                    ":numbers": {"L": [{"S": number} for number in numbers]},
-                    ":transport": {"S": transport},
-                    ":at": {"S": iso_time(at)},
-                    ":number": {"S": f"NUM#{recipient}"},
-                    ":sort": {"S": f"{iso_time(at)}#{pk}"},
-                    ":expires": {"N": self._expires(at)},
-                    ":sent": {"S": "sent"},
-                    ":rank": {"N": str(RANK["sent"])},
-                    ":empty": {"L": []},
-                    ":event": {"L": [_event("sent", at)]},
-                },
+                "ExpressionAttributeValues": values,
             }
         }
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 from mmsrelay.outbound.errors import PermanentSendError
 from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage
+from mmsrelay.outbound.mm4.ids import mm4_message_key, mm4_transaction_id
 
 Layout = Literal["related", "mixed"]
 
@@ -42,7 +42,6 @@ MAX_HEADER_VALUE: Final = 200
 
 _POLICY: Final = policy.SMTP
 # Fixed namespace of the deterministic identifiers: the same message_id gives the same IDs.
-_ID_NAMESPACE: Final = uuid.UUID("6f1f0d52-3c1e-4d0e-9a57-2f52b8d9c0a4")
 _REFUSED_CATEGORIES: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _NUMBER: Final = re.compile(r"\+?[0-9]{3,15}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -156,9 +155,7 @@ def recipient_addresses(recipients: Sequence[str], domain: str) -> tuple[str, ..
 
 def derive_message_ids(message_id: str, domain: str) -> tuple[str, str]:
     """``(X-Mms-Transaction-ID, Message-ID)`` derived from our ``message_id``: stable across resends."""
-    transaction = uuid.uuid5(_ID_NAMESPACE, f"mm4-transaction:{message_id}").hex
-    message = uuid.uuid5(_ID_NAMESPACE, f"mm4-message:{message_id}").hex
-    return transaction, f"<{message}@{checked_domain(domain)}>"
+    return mm4_transaction_id(message_id), f"<{mm4_message_key(message_id)}@{checked_domain(domain)}>"
 
 
 def checked_domain(domain: str) -> str:

@@ -1,0 +1,70 @@
+"""Use case: a delivery receipt moves its transaction's status forward (or is kept in its history)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from mmsrelay.observability import COUNT, MetricsSink
+from mmsrelay.outbound.mm4.ids import message_key_of
+from mmsrelay.receipts.model import Receipt
+from mmsrelay.receipts.settings import GuidField
+from mmsrelay.storage.receipts import ReceiptRepository, StatusEvent
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Applied:
+    outcome: Literal["advanced", "kept_in_history", "unmatched"]
+    transaction_guid: str | None
+    status: str | None
+
+
+class ApplyReceipt:
+    def __init__(
+        self,
+        repository: ReceiptRepository,
+        metrics: MetricsSink,
+        clock: Callable[[], datetime],
+        guid_field: GuidField = "transactionGUID",
+    ) -> None:
+        self._repository = repository
+        self._metrics = metrics
+        self._clock = clock
+        self._guid_field = guid_field
+
+    def __call__(self, receipt: Receipt) -> Applied:
+        self._metrics.add_metric(name="ReceiptsReceived", unit=COUNT, value=1)
+        guid = self._transaction_of(receipt)
+        log = {"receipt_kind": receipt.kind, "state": receipt.state, "status": receipt.status, "guid": guid}
+        if guid is None:
+            self._metrics.add_metric(name="ReceiptsUnmatched", unit=COUNT, value=1)
+            logger.warning("receipt matches no transaction", extra=log)
+            return Applied("unmatched", None, receipt.status)
+        if receipt.status is None:
+            self._metrics.add_metric(name="ReceiptStateUnknown", unit=COUNT, value=1)
+        event = StatusEvent(
+            status=receipt.status,
+            at=self._clock(),
+            source=receipt.kind,
+            state=receipt.state,
+            code=receipt.error_code,
+            occurred_at=receipt.occurred_at,
+        )
+        outcome = self._repository.apply(guid, event)
+        logger.info("receipt applied", extra={**log, "outcome": outcome})
+        return Applied(outcome, guid, receipt.status)
+
+    def _transaction_of(self, receipt: Receipt) -> str | None:
+        if receipt.kind in ("mm4_delivery_report", "mm4_read_reply"):
+            if not receipt.mm4_message_id:
+                return None
+            return self._repository.guid_for_mm4_report(message_key_of(receipt.mm4_message_id), receipt.recipient)
+        preferred, other = receipt.transaction_guid, receipt.linked_guid
+        if self._guid_field == "transactionGUIDlinked":
+            preferred, other = other, preferred
+        return preferred or other

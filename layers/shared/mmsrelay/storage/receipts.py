@@ -1,0 +1,240 @@
+"""Delivery status on ``TX#<transactionGUID>`` items: forward-only, by rank, no read first.
+
+A receipt is one conditional update: it applies only when its status ranks above the stored one
+(or none is stored: a receipt that arrives before the sender creates the item, and the sender's
+later write keeps it, setting its own status fields only ``if_not_exists``). A receipt that does
+not move the status forward (a duplicate, a late one, an unknown state) is still kept: its event
+is appended to the history in a second, unconditional update. The history keeps the newest
+``HISTORY_LIMIT`` events: when it grows past ``HISTORY_TRIM_ABOVE`` the oldest are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mmsrelay.clock import iso_time
+from mmsrelay.status import RANK
+from mmsrelay.storage.errors import StorageUnavailable, error_code, translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+HISTORY_LIMIT = 20
+HISTORY_TRIM_ABOVE = 25
+FINAL_RANK = RANK["delivered"]
+MM4_INDEX = "ByMm4MessageId"
+RECEIPT_DUE_INDEX = "ByReceiptDue"
+
+Outcome = Literal["advanced", "kept_in_history"]
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """One status report about a transaction, as the history keeps it."""
+
+    status: str | None  # normalised; None for a state the vocabulary does not know
+    at: datetime  # when we received it
+    source: str  # http | smpp_text | carrier_event | mm4_delivery_report | mm4_read_reply | no_receipt
+    state: str | None = None  # as received: DELIVRD, 40001, Retrieved...
+    code: str | None = None  # an error code: SMPP err, smppStatusCode
+    occurred_at: datetime | None = None  # the receipt's own time (done date), when given
+
+    def as_item(self) -> dict[str, Any]:
+        event: dict[str, Any] = {"at": {"S": iso_time(self.at)}, "source": {"S": self.source}}
+        if self.status:
+            event["status"] = {"S": self.status}
+        if self.state:
+            event["state"] = {"S": self.state[:64]}
+        if self.code:
+            event["code"] = {"S": self.code[:64]}
+        if self.occurred_at:
+            event["occurredAt"] = {"S": iso_time(self.occurred_at)}
+        return {"M": event}
+
+
+@dataclass(frozen=True)
+class DueReceipt:
+    transaction_guid: str
+
+
+def transaction_key(guid: str) -> dict[str, Any]:
+    return {"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}}
+
+
+class ReceiptRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def apply(self, guid: str, event: StatusEvent) -> Outcome:
+        """Moves the transaction's status forward if ``event`` ranks higher; keeps the event either way."""
+        if event.status is None:
+            self._append(guid, event)
+            return "kept_in_history"
+        rank = RANK[event.status]
+        expression = (
+            "SET entity = if_not_exists(entity, :tx), transactionGuid = if_not_exists(transactionGuid, :guid),"
+            " #status = :status, statusRank = :rank, statusAt = :at,"
+            " history = list_append(if_not_exists(history, :empty), :event)"
+        )
+        if rank >= FINAL_RANK:
+            expression += " REMOVE gsi2pk, gsi2sk"  # no longer awaiting a receipt
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=transaction_key(guid),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_not_exists(statusRank) OR statusRank < :rank",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":tx": {"S": "transaction"},
+                    ":guid": {"S": guid},
+                    ":status": {"S": event.status},
+                    ":rank": {"N": str(rank)},
+                    ":at": {"S": iso_time(event.at)},
+                    ":empty": {"L": []},
+                    ":event": {"L": [event.as_item()]},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise translated(error) from error
+            self._append(guid, event)
+            return "kept_in_history"
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        self._trim(guid, answer.get("Attributes", {}))
+        return "advanced"
+
+    def _append(self, guid: str, event: StatusEvent) -> None:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=transaction_key(guid),
+                UpdateExpression=(
+                    "SET entity = if_not_exists(entity, :tx), transactionGuid = if_not_exists(transactionGuid, :guid),"
+                    " history = list_append(if_not_exists(history, :empty), :event)"
+                ),
+                ExpressionAttributeValues={
+                    ":tx": {"S": "transaction"},
+                    ":guid": {"S": guid},
+                    ":empty": {"L": []},
+                    ":event": {"L": [event.as_item()]},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            raise translated(error) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        self._trim(guid, answer.get("Attributes", {}))
+
+    def _trim(self, guid: str, attributes: Mapping[str, Any]) -> None:
+        size = len(attributes.get("history", {}).get("L", []))
+        if size <= HISTORY_TRIM_ABOVE:
+            return
+        oldest = ", ".join(f"history[{index}]" for index in range(size - HISTORY_LIMIT))
+        try:  # only if nobody appended meanwhile (the indexes would have moved)
+            self._client.update_item(
+                TableName=self._table,
+                Key=transaction_key(guid),
+                UpdateExpression=f"REMOVE {oldest}",
+                ConditionExpression="size(history) = :size",
+                ExpressionAttributeValues={":size": {"N": str(size)}},
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise translated(error) from error
+
+    def guid_for_mm4_report(self, mm4_message_key: str, recipient: str | None) -> str | None:
+        """The transaction GUID an MM4 report is about: its message and, for a group, its recipient."""
+        try:
+            answer = self._client.query(
+                TableName=self._table,
+                IndexName=MM4_INDEX,
+                KeyConditionExpression="mm4MessageId = :key",
+                ExpressionAttributeValues={":key": {"S": mm4_message_key}},
+                Limit=20,
+            )
+        except ClientError as error:
+            raise translated(error) from error
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        items = answer.get("Items", [])
+        for item in items:
+            numbers = {n["S"] for n in item.get("recipients", {}).get("L", [])} | {item.get("to", {}).get("S", "")}
+            if recipient is None or recipient in numbers:
+                return str(item["pk"]["S"]).removeprefix("TX#")
+        return None
+
+    def due_receipts(self, partition: str, now: datetime, limit: int) -> Iterator[DueReceipt]:
+        """Transactions of ``partition`` (a UTC day) whose receipt deadline has passed, oldest first."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": RECEIPT_DUE_INDEX,
+            "KeyConditionExpression": "gsi2pk = :day AND gsi2sk <= :now",
+            "ExpressionAttributeValues": {":day": {"S": partition}, ":now": {"S": f"{iso_time(now)}#~"}},
+            "Limit": min(limit, 100),
+        }
+        seen = 0
+        while seen < limit:
+            try:
+                answer = self._client.query(**request)
+            except ClientError as error:
+                raise translated(error) from error
+            except BotoCoreError as error:
+                raise StorageUnavailable("dynamodb unreachable") from error
+            for item in answer.get("Items", []):
+                seen += 1
+                yield DueReceipt(str(item["pk"]["S"]).removeprefix("TX#"))
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def mark_no_receipt(self, guid: str, at: datetime) -> bool:
+        """no_receipt when nothing ranked higher arrived; either way it leaves the due index."""
+        event = StatusEvent("no_receipt", at, "no_receipt")
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=transaction_key(guid),
+                UpdateExpression=(
+                    "SET #status = :status, statusRank = :rank, statusAt = :at,"
+                    " history = list_append(if_not_exists(history, :empty), :event) REMOVE gsi2pk, gsi2sk"
+                ),
+                ConditionExpression="attribute_exists(pk) AND statusRank < :rank",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": {"S": "no_receipt"},
+                    ":rank": {"N": str(RANK["no_receipt"])},
+                    ":at": {"S": iso_time(at)},
+                    ":empty": {"L": []},
+                    ":event": {"L": [event.as_item()]},
+                },
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise translated(error) from error
+            self._leave_due_index(guid)
+            return False
+        except BotoCoreError as error:
+            raise StorageUnavailable("dynamodb unreachable") from error
+        return True
+
+    def _leave_due_index(self, guid: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=transaction_key(guid),
+                UpdateExpression="REMOVE gsi2pk, gsi2sk",
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise translated(error) from error

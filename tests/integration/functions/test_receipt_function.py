@@ -1,0 +1,133 @@
+"""The receipt and no-receipt handlers as Lambda runs them, with the sample events, on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.no_receipt import app as no_receipt_app
+from functions.receipts import app as receipts_app
+from mmsrelay import aws as clients
+from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult, Transport
+from mmsrelay.outbound.mm4.ids import mm4_message_key
+from mmsrelay.receipts import wiring
+from mmsrelay.storage.outbound import OutboundRepository
+from tests.integration.conftest import REGION, TABLE, create_messages_table
+from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
+
+GUID = "11111111-2222-4333-8444-555555555555"  # the submit's GUID in events/dlr_*.json
+
+
+@pytest.fixture
+def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    create_messages_table(dynamodb)
+    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="webhook", SecretString=json.dumps({"username": EVENT_USERNAME, "password": EVENT_PASSWORD})
+    )["ARN"]
+    for name, value in {
+        "MESSAGES_TABLE_NAME": TABLE,
+        "WEBHOOK_CREDENTIALS_SECRET_ARN": secret,
+        "MAX_WEBHOOK_BODY_BYTES": "262144",
+        "RECEIPT_GUID_FIELD": "transactionGUID",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for factory in (
+        clients.dynamodb_client,
+        clients.secretsmanager_client,
+        wiring.receipt_webhook,
+        wiring.no_receipt_sweep,
+    ):
+        factory.cache_clear()
+    yield dynamodb
+    wiring.receipt_webhook.cache_clear()
+    wiring.no_receipt_sweep.cache_clear()
+
+
+def post(name: str, change: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    event = load_event(name)
+    event.update(change or {})
+    answer = receipts_app.lambda_handler(event, LambdaContextStub())
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def status_of(dynamodb: Any, guid: str = GUID) -> str:
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}})["Item"]
+    return str(item["status"]["S"])
+
+
+def sent(dynamodb: Any, guid: str, recipients: tuple[str, ...], transport: Transport, at: datetime) -> None:
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    message = OutboundMessage("demo-group-photos", "+12223334444", recipients, "hi", None, (), True)
+    repository.job_queued(message.message_id, {}, transport, at)
+    result = SendResult(transport, tuple(RecipientResult(n, guid) for n in recipients))
+    repository.job_sent(message, result, at)
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        ("dlr_post_word.json", "delivered"),
+        ("dlr_get_code.json", "enroute"),
+        ("dlr_post_smpp_text.json", "undelivered"),
+        ("dlr_json_carrier_event.json", "failed"),
+    ],
+)
+def test_each_receipt_shape_moves_the_status(deployed: Any, event: str, status: str) -> None:
+    code, body = post(event)
+    assert (code, body["status"], body["transactionGUID"]) == (200, "advanced", GUID)
+    assert status_of(deployed) == status
+
+
+def test_the_order_of_receipts_does_not_matter(deployed: Any) -> None:
+    post("dlr_post_word.json")  # delivered first
+    code, body = post("dlr_get_code.json")  # then the late en-route
+    assert (code, body["status"]) == (200, "kept_in_history")
+    assert status_of(deployed) == "delivered"
+
+
+def test_an_unknown_state_is_answered_200_and_kept(deployed: Any) -> None:
+    post("dlr_get_code.json")
+    code, body = post("dlr_post_unknown_state.json")
+    assert (code, body["status"], body["deliveryStatus"]) == (200, "kept_in_history", None)
+    assert status_of(deployed) == "enroute"
+
+
+def test_a_receipt_without_a_guid_is_a_400_and_bad_credentials_a_401(deployed: Any) -> None:
+    assert post("dlr_no_guid.json") == (400, {"error": "invalid_payload", "fields": ["transactionGUID"]})
+    assert post("dlr_no_credentials.json")[0] == 401
+
+
+@pytest.mark.parametrize("body", ["", "stat:", "%%%", "transactionGUID=not-a-guid&status=DELIVRD", "{]"])
+def test_garbage_is_a_4xx_never_a_5xx(deployed: Any, body: str) -> None:
+    assert 400 <= post("dlr_post_word.json", {"body": body})[0] < 500
+
+
+def test_an_mm4_delivery_report_finds_its_transaction_by_message_id_and_recipient(deployed: Any) -> None:
+    # Given a group sent over MM4 whose reports name the message by X-Mms-Message-ID
+    guid = "99999999-8888-4777-8666-555555555555"
+    sent(deployed, guid, ("+13105550201",), "mm4", datetime(2026, 11, 25, 17, 0, tzinfo=UTC))
+    event = load_event("dlr_mm4_delivery_report.json")
+    event["body"] = event["body"].replace("3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b", mm4_message_key("demo-group-photos"))
+    answer = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (answer["statusCode"], json.loads(answer["body"])["transactionGUID"]) == (200, guid)
+    assert status_of(deployed, guid) == "delivered"
+
+
+def test_an_mm4_report_for_an_unknown_message_is_answered_but_matches_nothing(deployed: Any) -> None:
+    code, body = post("dlr_mm4_delivery_report.json")
+    assert (code, body["status"]) == (200, "unmatched")
+
+
+def test_the_sweep_moves_overdue_sends_to_no_receipt(deployed: Any) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=80)
+    sent(deployed, GUID, ("+13105550201",), "https", long_ago)
+    answer = no_receipt_app.lambda_handler({"source": "aws.events"}, LambdaContextStub())
+    assert answer == {"marked": 1, "cleared": 0}
+    assert status_of(deployed) == "no_receipt"
+    assert no_receipt_app.lambda_handler({}, LambdaContextStub()) == {"marked": 0, "cleared": 0}
