@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from mmsrelay.events.settings import EventSettings
 from mmsrelay.inbound.settings import InboundSettings, MediaSettings
 from mmsrelay.outbound.settings import MediaLinkSettings, OutboundSettings
+from mmsrelay.query.settings import QuerySettings
 from mmsrelay.receipts.settings import ReceiptSettings, SweepSettings
 from mmsrelay.settings import SettingsError
 from tests.template import ROOT, Tag, function_environment, resources, template
@@ -23,6 +25,8 @@ SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
     "MediaLinkFunction": MediaLinkSettings.from_environ,
     "ReceiptFunction": ReceiptSettings.from_environ,
     "NoReceiptFunction": SweepSettings.from_environ,
+    "QueryFunction": QuerySettings.from_environ,
+    "EventsFunction": EventSettings.from_environ,
 }
 
 
@@ -188,3 +192,25 @@ def test_the_test_table_is_the_templates() -> None:
         a["AttributeName"] for a in declared["AttributeDefinitions"]
     )
     assert recorded["GlobalSecondaryIndexes"] == declared["GlobalSecondaryIndexes"]
+
+
+def test_the_query_routes_require_iam_and_the_webhooks_do_not() -> None:
+    functions = resources("AWS::Serverless::Function")
+    for name in ("Message", "Conversation"):
+        assert functions["QueryFunction"]["Properties"]["Events"][name]["Properties"]["Auth"] == {
+            "Authorizer": "AWS_IAM"
+        }
+    for function in ("InboundFunction", "ReceiptFunction"):
+        for event in functions[function]["Properties"]["Events"].values():
+            assert "Auth" not in event["Properties"]  # Basic credentials, checked by the function
+
+
+def test_events_come_from_the_tables_stream_with_partial_failures_and_a_failure_destination() -> None:
+    stream = resources("AWS::Serverless::Function")["EventsFunction"]["Properties"]["Events"]["TableChanges"]
+    assert stream["Type"] == "DynamoDB"
+    assert stream["Properties"]["Stream"] == Tag("GetAtt", "MessagesTable.StreamArn")
+    assert stream["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == Tag(
+        "GetAtt", "EventsFailureQueue.Arn"
+    )
+    assert "EventBusName" in template()["Outputs"]

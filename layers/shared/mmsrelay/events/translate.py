@@ -1,0 +1,257 @@
+"""One stream record of the messages table → at most one domain event (pure; docs/events.md).
+
+The stream carries every write (``NEW_AND_OLD_IMAGES``), so an event exists if and only if its
+write happened. What each change means:
+
+- ``TX#`` inbound, INSERT: ``MMS Received`` (later MODIFYs, media updates, say nothing new).
+- ``MSG#`` whose status became ``sent`` / ``failed``: ``MMS Sent`` / ``MMS Send Failed``.
+- ``TX#`` not inbound (outbound, or created by a receipt before the sender wrote it) whose status
+  changed to one of rank >= 3 (enroute and beyond): ``MMS Status Changed``. Queued, sending and
+  sent are the job's news, told by the ``MSG#`` events.
+- Nothing for ``LINK#`` items, REMOVEs (TTL expiry) or changes that leave the status alone.
+
+Each event carries ``eventId``, derived from the record's ``eventID``: a redelivered record gives
+the same id, so consumers can drop duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Final
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from mmsrelay.errors import PermanentError
+from mmsrelay.status import RANK
+
+SOURCE: Final = "mms-relay"
+MMS_RECEIVED: Final = "MMS Received"
+MMS_SENT: Final = "MMS Sent"
+MMS_SEND_FAILED: Final = "MMS Send Failed"
+MMS_STATUS_CHANGED: Final = "MMS Status Changed"
+
+# Statuses below this rank (queued 0, sending 1, sent 2) are covered by the job's events.
+MIN_PUBLISHED_RANK: Final = RANK["enroute"]
+# EventBridge's limit for one entry, and for a whole PutEvents request.
+MAX_ENTRY_BYTES: Final = 256 * 1024
+_TIME_BYTES: Final = 14  # what a Time field counts for in the size (AWS's sizing rule)
+# Event ids are UUIDs derived from the stream record's eventID under this namespace.
+_EVENT_ID_NAMESPACE: Final = uuid.UUID("5d6c7a3e-2f41-5b8e-9a0c-6e1f2d3b4a59")
+_DESERIALIZER: Final = TypeDeserializer()
+
+
+class MalformedStreamRecord(PermanentError):
+    """The record is not a DynamoDB stream record of the expected shape (no id, no image, bad types)."""
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    """One event to publish, and the stream record (``record_id``, its ``eventID``) it comes from."""
+
+    record_id: str
+    detail_type: str
+    detail: Mapping[str, Any]
+    time: datetime | None = None  # when the write happened (the record's ApproximateCreationDateTime)
+
+    @property
+    def event_id(self) -> str:
+        return str(self.detail["eventId"])
+
+    @cached_property
+    def detail_json(self) -> str:
+        return json.dumps(self.detail, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def size(self) -> int:
+        """Bytes this entry counts for against EventBridge's 256 KB (AWS's PutEvents sizing rule)."""
+        time = _TIME_BYTES if self.time is not None else 0
+        return time + len(SOURCE) + len(self.detail_type.encode()) + len(self.detail_json.encode())
+
+
+def event_id_of(record_id: str) -> str:
+    """The event id for a stream record: stable across redeliveries of that record."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, record_id))
+
+
+def translate(record: Mapping[str, Any]) -> EventEntry | None:
+    """The event a stream record means, or None when it means none."""
+    record_id = record.get("eventID")
+    change = record.get("dynamodb")
+    if not isinstance(record_id, str) or not record_id:
+        raise MalformedStreamRecord("the record has no eventID")
+    if not isinstance(change, Mapping):
+        raise MalformedStreamRecord("the record has no dynamodb change")
+    if record.get("eventName") not in ("INSERT", "MODIFY"):
+        return None  # REMOVE: a TTL expiry or a deletion, not news
+    new = _image(change.get("NewImage"))
+    if new is None:
+        raise MalformedStreamRecord("the record has no new image (the stream must be NEW_AND_OLD_IMAGES)")
+    old = _image(change.get("OldImage"))
+    pk = _text(new, "pk") or ""
+    event_id = event_id_of(record_id)
+    found: tuple[str, dict[str, Any]] | None = None
+    if pk.startswith("TX#"):
+        found = _transaction_event(record.get("eventName") == "INSERT", new, old, event_id)
+    elif pk.startswith("MSG#"):
+        found = _message_event(new, old, event_id)
+    if found is None:
+        return None
+    detail_type, detail = found
+    return _fitted(EventEntry(record_id, detail_type, detail, _written_at(change)))
+
+
+def _transaction_event(
+    inserted: bool, new: Mapping[str, Any], old: Mapping[str, Any] | None, event_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    if new.get("direction") == "inbound":
+        return (MMS_RECEIVED, _received(new, event_id)) if inserted else None
+    status = _text(new, "status")
+    previous = _text(old, "status") if old is not None else None
+    if status is None or status == previous or RANK.get(status, -1) < MIN_PUBLISHED_RANK:
+        return None
+    return MMS_STATUS_CHANGED, _status_changed(new, status, previous, event_id)
+
+
+def _message_event(
+    new: Mapping[str, Any], old: Mapping[str, Any] | None, event_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    status = _text(new, "status")
+    if old is not None and _text(old, "status") == status:
+        return None
+    if status == "sent":
+        return MMS_SENT, _sent(new, event_id)
+    if status == "failed":
+        return MMS_SEND_FAILED, _send_failed(new, event_id)
+    return None
+
+
+def _received(item: Mapping[str, Any], event_id: str) -> dict[str, Any]:
+    media = item.get("media")
+    flags = item.get("flags")
+    return {
+        "eventId": event_id,
+        "transactionGUID": _text(item, "transactionGuid") or _key_id(item, "TX#"),
+        "from": _text(item, "from"),
+        "to": _text(item, "to"),
+        "receivedAt": _text(item, "receivedAt"),
+        "text": _text(item, "text") or "",
+        "subject": _text(item, "subject"),
+        "attachments": len(media) if isinstance(media, list) else 0,
+        "flags": [flag for flag in flags if isinstance(flag, str)] if isinstance(flags, list) else [],
+    }
+
+
+def _sent(item: Mapping[str, Any], event_id: str) -> dict[str, Any]:
+    recipients = item.get("recipients")
+    return {
+        "eventId": event_id,
+        "messageId": _text(item, "messageId") or _key_id(item, "MSG#"),
+        "sentOver": _text(item, "sentOver"),
+        "sentAt": _text(item, "sentAt") or _text(item, "statusAt"),
+        "recipients": [
+            {
+                "number": _text(recipient, "number"),
+                "status": _text(recipient, "status"),
+                "transactionGUID": _text(recipient, "transactionGuid"),
+            }
+            for recipient in (recipients if isinstance(recipients, list) else [])
+            if isinstance(recipient, Mapping)
+        ],
+    }
+
+
+def _send_failed(item: Mapping[str, Any], event_id: str) -> dict[str, Any]:
+    error = item.get("lastError")
+    error = error if isinstance(error, Mapping) else {}
+    attempts = item.get("attempts")
+    return {
+        "eventId": event_id,
+        "messageId": _text(item, "messageId") or _key_id(item, "MSG#"),
+        "error": {"code": _text(error, "code"), "detail": _text(error, "detail")},
+        "attempts": attempts if isinstance(attempts, int) else 0,
+        "at": _text(item, "statusAt") or _text(error, "at"),
+    }
+
+
+def _status_changed(item: Mapping[str, Any], status: str, previous: str | None, event_id: str) -> dict[str, Any]:
+    # The newest history entry is the change's own when it records the new status: it holds the
+    # receipt's raw state and error code, if the receipt had them.
+    history = item.get("history")
+    newest = history[-1] if isinstance(history, list) and history else None
+    entry = newest if isinstance(newest, Mapping) and _text(newest, "status") in (None, status) else {}
+    return {
+        "eventId": event_id,
+        "transactionGUID": _text(item, "transactionGuid") or _key_id(item, "TX#"),
+        "messageId": _text(item, "messageId"),
+        "to": _text(item, "to"),
+        "status": status,
+        "previousStatus": previous,
+        "statusAt": _text(item, "statusAt"),
+        "state": _text(entry, "state"),
+        "errorCode": _text(entry, "code"),
+    }
+
+
+def _fitted(entry: EventEntry) -> EventEntry:
+    """The entry, its message text (then subject) shortened when it would not fit EventBridge's limit.
+
+    Only an inbound message's text can be that long (the webhook accepts 256 KB bodies). Removing
+    N characters removes at least N bytes of JSON, so one cut per field is enough; ``truncated``
+    tells consumers to read the whole message from the table.
+    """
+    margin = len(',"truncated":true')
+    for field in ("text", "subject"):
+        overflow = entry.size - MAX_ENTRY_BYTES
+        value = entry.detail.get(field)
+        if overflow <= 0:
+            break
+        if isinstance(value, str) and value:
+            shortened = {**entry.detail, field: value[: max(0, len(value) - overflow - margin)], "truncated": True}
+            entry = EventEntry(entry.record_id, entry.detail_type, shortened, entry.time)
+    return entry
+
+
+def _image(image: object) -> dict[str, Any] | None:
+    """A stream image (DynamoDB JSON) as plain values: numbers as int (float when fractional)."""
+    if image is None:
+        return None
+    if not isinstance(image, Mapping):
+        raise MalformedStreamRecord("an image is not a map")
+    try:
+        return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in image.items()}
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        raise MalformedStreamRecord("an image holds a malformed attribute value") from error
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {name: _plain(item) for name, item in value.items()}
+    if isinstance(value, list | set | frozenset):
+        items = [_plain(item) for item in value]
+        return items if isinstance(value, list) else sorted(items, key=str)
+    return value
+
+
+def _text(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _key_id(item: Mapping[str, Any], prefix: str) -> str | None:
+    pk = _text(item, "pk") or ""
+    return pk.removeprefix(prefix) if pk.startswith(prefix) else None
+
+
+def _written_at(change: Mapping[str, Any]) -> datetime | None:
+    seconds = change.get("ApproximateCreationDateTime")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    return datetime.fromtimestamp(seconds, UTC)

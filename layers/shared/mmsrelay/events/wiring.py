@@ -1,0 +1,17 @@
+"""Builds the events use case from settings and an EventBridge client, once per execution environment."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from mmsrelay import aws
+from mmsrelay.events.publisher import EventBridgeBus, PublishStreamEvents
+from mmsrelay.events.settings import EventSettings
+from mmsrelay.observability import MetricsSink
+
+
+@cache
+def stream_events(metrics: MetricsSink) -> PublishStreamEvents:
+    settings = EventSettings.from_environ(os.environ)
+    return PublishStreamEvents(EventBridgeBus(aws.events_client(), settings.event_bus_name), metrics)

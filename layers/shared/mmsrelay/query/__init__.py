@@ -1,0 +1,1 @@
+"""The query API (read side): a message or transaction by id, and a number's conversation."""

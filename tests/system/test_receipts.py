@@ -1,0 +1,144 @@
+"""Delivery receipts on the deployed local stack: jobs sent through the queue, then the simulated
+gateway posting receipts to the deployed /dlr (and MM4 reports to /dlr/mm4)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.stack import DeployedStack
+from gatewaysim import images
+from gatewaysim.receipts import ReceiptSender, receipts_for_http, reports_for_mm4
+from gatewaysim.simulator import GatewaySimulator
+from tests.system.conftest import eventually
+from tests.system.test_outbound import finished, put_job, unique_number
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def receipts(
+    local_stack: DeployedStack, simulator: GatewaySimulator, credentials: tuple[str, str]
+) -> Iterator[ReceiptSender]:
+    with simulator.receipt_sender(
+        f"{local_stack.api_url}/dlr", *credentials, timeout=60, verify=str(local_stack.ca_file)
+    ) as sender:
+        yield sender
+
+
+def transaction(stack: DeployedStack, guid: str) -> dict[str, Any]:
+    item: dict[str, Any] = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["MessagesTableName"],
+        Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}},
+        ConsistentRead=True,
+    )["Item"]
+    return item
+
+
+def https_send(stack: DeployedStack, simulator: GatewaySimulator) -> tuple[str, Any]:
+    """One HTTPS job asking for a receipt, sent; returns its GUID and what the gateway got."""
+    number = unique_number()
+    message_id = f"sys-dlr-{uuid.uuid4().hex[:8]}"
+    put_job(
+        stack,
+        {
+            "messageId": message_id,
+            "from": "12223334444",
+            "to": [number],
+            "text": "tracking",
+            "media": [{"url": "https://cdn.example.com/t.jpg"}],
+            "deliveryReport": True,
+        },
+    )
+    item = eventually(lambda: finished(stack, message_id), timeout=60)
+    assert item["status"]["S"] == "sent"
+    (sent,) = [m for m in simulator.http_api.sent if m.destination == number.lstrip("+")]
+    return sent.transaction_guid, sent
+
+
+@pytest.mark.parametrize(
+    ("states", "order", "duplicates", "final"),
+    [
+        pytest.param(["ENROUTE", "DELIVRD"], "in_order", 0, "delivered", id="delivered"),
+        pytest.param(["ENROUTE", "UNDELIV"], "in_order", 0, "undelivered", id="undelivered"),
+        pytest.param(["ENROUTE", "DELIVRD"], "reversed", 0, "delivered", id="early-final-then-late-enroute"),
+        pytest.param(["ACCEPTD", "DELIVRD"], "shuffled", 2, "delivered", id="duplicated-and-shuffled"),
+    ],
+)
+def test_receipts_move_the_status_forward_whatever_their_order(
+    local_stack: DeployedStack,
+    simulator: GatewaySimulator,
+    receipts: ReceiptSender,
+    states: list[str],
+    order: str,
+    duplicates: int,
+    final: str,
+) -> None:
+    guid, sent = https_send(local_stack, simulator)
+    posted = receipts.send_many(receipts_for_http(sent, states), order=order, duplicates=duplicates, seed=3)  # type: ignore[arg-type]
+    assert [delivery.result.status_code for delivery in posted] == [200] * len(posted)
+    item = transaction(local_stack, guid)
+    assert item["status"]["S"] == final
+    assert len(item["history"]["L"]) == 1 + len(posted)  # the send, then every receipt, kept
+
+
+def test_each_receipt_format_is_understood(
+    local_stack: DeployedStack, simulator: GatewaySimulator, receipts: ReceiptSender
+) -> None:
+    for receipt_format, method, state, final in [
+        ("code", "GET", "40001", "delivered"),
+        ("smpp_text", "POST", "REJECTD", "rejected"),
+        ("carrier_event", "JSON", "9802", "failed"),
+    ]:
+        guid, sent = https_send(local_stack, simulator)
+        (receipt,) = receipts_for_http(sent, [state], format=receipt_format)  # type: ignore[arg-type]
+        result = receipts.send(receipt, method=method)  # type: ignore[arg-type]
+        assert result.status_code == 200, result.body
+        assert transaction(local_stack, guid)["status"]["S"] == final, receipt_format
+
+
+def test_a_receipt_with_wrong_credentials_is_refused(
+    local_stack: DeployedStack, simulator: GatewaySimulator, receipts: ReceiptSender
+) -> None:
+    guid, sent = https_send(local_stack, simulator)
+    (receipt,) = receipts_for_http(sent, ["DELIVRD"])
+    assert receipts.send(receipt, credentials="wrong").status_code == 401
+    assert transaction(local_stack, guid)["status"]["S"] == "sent"
+
+
+def test_an_mm4_delivery_report_posted_raw_reaches_its_recipient(
+    local_stack: DeployedStack, simulator: GatewaySimulator, credentials: tuple[str, str]
+) -> None:
+    bucket = local_stack.outputs["MediaBucketName"]
+    local_stack.client("s3").put_object(
+        Bucket=bucket, Key="outbound/system/dlr.png", Body=images.png(), ContentType="image/png"
+    )
+    numbers = [unique_number(), unique_number()]
+    message_id = f"sys-mm4-dlr-{uuid.uuid4().hex[:8]}"
+    put_job(
+        local_stack,
+        {
+            "messageId": message_id,
+            "from": "+12223334444",
+            "to": numbers,
+            "text": "group",
+            "media": [{"s3": f"s3://{bucket}/outbound/system/dlr.png"}],
+            "deliveryReport": True,
+        },
+    )
+    item = eventually(lambda: finished(local_stack, message_id), timeout=60)
+    guids = {r["M"]["number"]["S"]: r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]}
+    (mm4,) = [t for t in simulator.mm4.transactions if numbers[0].lstrip("+") in " ".join(t.recipients)]
+    with ReceiptSender(
+        f"{local_stack.api_url}/dlr/mm4", *credentials, timeout=60, verify=str(local_stack.ca_file)
+    ) as sender:
+        for report in reports_for_mm4(mm4, ["Retrieved"]):
+            answer = sender.send_raw(report)
+            assert answer.status_code == 200, answer.body
+            assert json.loads(answer.body)["status"] == "advanced"
+    statuses = {number: transaction(local_stack, guid)["status"]["S"] for number, guid in guids.items()}
+    assert statuses == dict.fromkeys(numbers, "delivered")
