@@ -13,6 +13,7 @@ BENCHMARKS = (
     "cold_start_inbound",
     "cold_start_outbound",
     "outbound_batch",
+    "cold_start_receipts",
     "inbound_writes",
     "media_copy_memory",
 )

@@ -104,7 +104,7 @@ def main() -> None:
         def handler_batch(number: int) -> list[str]:
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(sqs_event(f"bench-{uuid.uuid4().hex}")))
-            return [str(CHILDREN / "invoke_stubbed.py"), str(path), str(plan)]
+            return [str(CHILDREN / "invoke_stubbed.py"), str(path), str(plan), "no-failures"]
 
         def floor_calls(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"

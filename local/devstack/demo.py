@@ -4,8 +4,10 @@ Inbound: a handset's MMS with two images reaches the deployed ``/inbound`` the w
 sends it; the demo shows the stored item, the S3 copies checked against the originals, and what
 a repeated post does. Outbound: a job with an image from S3 goes over the gateway's HTTPS API
 (through a short media link), and a group MMS with two attachments over MM4; the demo shows what
-the simulated gateway received and the items written. Everything runs on 127.0.0.1 and is torn
-down at the end.
+the simulated gateway received and the items written. Receipts: the gateway's delivery receipts
+(HTTP callbacks, one late, one duplicated, and MM4 reports) move each recipient's status forward,
+read back through the IAM-signed query API; and the events the relay published reach a
+subscriber's queue. Everything runs on 127.0.0.1 and is torn down at the end.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from devstack.gateway import gateway_overrides, install_gateway_credentials
 from devstack.stack import DeployedStack, LocalStack
 from gatewaysim import images
 from gatewaysim.mo import MoMessage
+from gatewaysim.receipts import receipts_for_http, reports_for_mm4
 from gatewaysim.simulator import GatewaySimulator
 
 Say = Callable[[str], None]
@@ -50,10 +53,15 @@ def run(say: Say = say) -> int:
             install_gateway_credentials(stack, simulator)
             say(f"API (as the emulator serves it): {stack.api_url}")
             say(f"gateway simulator: HTTPS API {simulator.http_api.base_url}, MM4 127.0.0.1:{simulator.mm4.port}")
+            subscriber = subscribe_to_events(stack)
             say("--- inbound: a handset's MMS reaches the webhook")
             failures = inbound_demo(stack, simulator, say)
             say("--- outbound: jobs put on the outbound queue reach the gateway")
             failures += outbound_demo(stack, simulator, say)
+            say("--- receipts: the gateway reports delivery, in its own order")
+            failures += receipts_demo(stack, simulator, say)
+            say("--- events: what a subscriber to the relay's bus received")
+            failures += events_demo(stack, subscriber, say)
         finally:
             say("tearing down the local stack")
             local.down()
@@ -203,3 +211,74 @@ def _wait_for_outcome(stack: DeployedStack, message_id: str, timeout: float = 60
             return plain(item)
         time.sleep(0.5)
     return None
+
+
+def subscribe_to_events(stack: DeployedStack) -> str:
+    """A queue subscribed to every event on the relay's bus, as another service would subscribe."""
+    sqs, events = stack.client("sqs"), stack.client("events")
+    queue_url: str = sqs.create_queue(QueueName="demo-subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.outputs["EventBusName"]
+    events.put_rule(Name="demo-all-mms", EventBusName=bus, EventPattern=json.dumps({"source": ["mms-relay"]}))
+    events.put_targets(Rule="demo-all-mms", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
+
+
+def receipts_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) -> int:
+    username, password = stack.webhook_credentials()
+    failures = 0
+    https = [m for m in simulator.http_api.sent if m.destination == "13105550101"]
+    if not https:
+        return 1
+    with simulator.receipt_sender(
+        f"{stack.api_url}/dlr", username, password, timeout=60, verify=str(stack.ca_file)
+    ) as sender:
+        posted = sender.send_many(receipts_for_http(https[0], ["ENROUTE", "DELIVRD"]), order="reversed", duplicates=1)
+        say(
+            "gateway posts receipts for the label to /dlr, the final one first and each twice: "
+            + ", ".join(f"{d.receipt.state}->{d.result.status_code}" for d in posted)
+        )
+    guid = https[0].transaction_guid
+    document: dict[str, Any] = stack.signed_get(f"/messages/{guid}").json()
+    say(f"  GET /messages/{guid} (SigV4): status {document.get('status')}, history {_history(document)}")
+    failures += document.get("status") != "delivered"
+    groups = [t for t in simulator.mm4.transactions if len(t.recipients) == 3]
+    if not groups:
+        return failures + 1
+    with simulator.receipt_sender(
+        f"{stack.api_url}/dlr/mm4", username, password, timeout=60, verify=str(stack.ca_file)
+    ) as mm4_sender:
+        reports = reports_for_mm4(groups[0], ["Retrieved"])[:2]
+        codes = [mm4_sender.send_raw(report).status_code for report in reports]
+        say(f"gateway sends MM4 delivery reports (Retrieved) for 2 of the 3 group recipients to /dlr/mm4: {codes}")
+    job: dict[str, Any] = stack.signed_get("/messages/demo-group-photos").json()
+    for recipient in job.get("recipients", []):
+        delivery = recipient.get("delivery") or {}
+        say(f"  {recipient['number']}: {delivery.get('status')}")
+    delivered = [r for r in job.get("recipients", []) if (r.get("delivery") or {}).get("status") == "delivered"]
+    failures += len(delivered) != 2
+    return failures
+
+
+def events_demo(stack: DeployedStack, queue_url: str, say: Say) -> int:
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len({e["detail-type"] for e in seen}) < 3:
+        answer = stack.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in answer.get("Messages", []):
+            seen.append(json.loads(message["Body"]))
+            stack.client("sqs").delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    time.sleep(3)  # the stream's last records
+    answer = stack.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    seen.extend(json.loads(message["Body"]) for message in answer.get("Messages", []))
+    for event in seen:
+        detail = event["detail"]
+        subject = detail.get("messageId") or detail.get("transactionGUID")
+        extra = detail.get("status") or detail.get("sentOver") or ""
+        say(f"  {event['detail-type']}: {subject} {extra}".rstrip())
+    kinds = {e["detail-type"] for e in seen}
+    return len({"MMS Received", "MMS Sent", "MMS Status Changed"} - kinds)
+
+
+def _history(document: dict[str, Any]) -> list[str]:
+    return [str(event.get("status") or event.get("state")) for event in document.get("history", [])]

@@ -11,7 +11,11 @@ from types import TracebackType
 from typing import Any
 
 import boto3
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, Ministack
 from devstack.sam import RepoPaths, SamCli, local_parameter_overrides
@@ -61,6 +65,14 @@ class DeployedStack:
         if not api_url.startswith(base):
             raise ValueError("not an URL of this stack's API")
         return self.api_url + api_url[len(base) :]
+
+    def signed_get(self, path: str) -> requests.Response:
+        """A GET on the API signed with SigV4 (the query API is IAM-authorised), like a service's call."""
+        url = f"{self.api_url}{path}"
+        request = AWSRequest(method="GET", url=url)
+        credentials = Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY)
+        SigV4Auth(credentials, "execute-api", LOCAL_REGION).add_auth(request)
+        return requests.get(url, headers=dict(request.headers), timeout=60, verify=str(self.ca_file))
 
     def webhook_credentials(self) -> tuple[str, str]:
         """The Basic credentials the template generated for the gateway's webhook posts."""

@@ -7,11 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
-from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 from devstack.stack import DeployedStack
 from gatewaysim import images
 from gatewaysim.mo import MoMessage
@@ -21,13 +17,6 @@ from tests.system.conftest import eventually
 from tests.system.test_receipts import https_send
 
 pytestmark = pytest.mark.system
-
-
-def signed_get(stack: DeployedStack, path: str) -> requests.Response:
-    url = f"{stack.api_url}{path}"
-    request = AWSRequest(method="GET", url=url)
-    SigV4Auth(Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY), "execute-api", LOCAL_REGION).add_auth(request)
-    return requests.get(url, headers=dict(request.headers), timeout=60, verify=str(stack.ca_file))
 
 
 def test_an_unsigned_call_is_refused(local_stack: DeployedStack) -> None:
@@ -44,13 +33,13 @@ def test_a_sent_message_and_its_delivery_are_answered(
     ) as receipts:
         receipts.send_many(receipts_for_http(sent, ["ENROUTE", "DELIVRD"]))
     # By transaction GUID
-    answer = signed_get(local_stack, f"/messages/{guid}")
+    answer = local_stack.signed_get(f"/messages/{guid}")
     assert answer.status_code == 200, answer.text
     document: dict[str, Any] = answer.json()
     assert (document["direction"], document["status"]) == ("outbound", "delivered")
     assert [event["status"] for event in document["history"]] == ["sent", "enroute", "delivered"]
     # By messageId: the job, its recipients and their delivery
-    by_job = signed_get(local_stack, f"/messages/{document['messageId']}").json()
+    by_job = local_stack.signed_get(f"/messages/{document['messageId']}").json()
     assert by_job["status"] == "sent"
     assert by_job["recipients"][0]["delivery"]["status"] == "delivered"
 
@@ -65,7 +54,7 @@ def test_an_inbound_message_comes_with_links_to_its_media(
         f"{local_stack.api_url}/inbound", *credentials, timeout=60, verify=str(local_stack.ca_file)
     ) as sender:
         assert sender.send(mo).status_code == 200
-    document = signed_get(local_stack, f"/messages/{mo.transaction_guid}").json()
+    document = local_stack.signed_get(f"/messages/{mo.transaction_guid}").json()
     assert document["direction"] == "inbound"
     (media,) = document["media"]
     fetched = requests.get(media["url"], timeout=60, verify=str(local_stack.ca_file))
@@ -82,12 +71,10 @@ def test_a_numbers_conversation_is_paged_newest_first(
     ) as sender:
         for mo in messages:
             assert sender.send(mo).status_code == 200
-    first = signed_get(local_stack, f"/numbers/%2B{number}/messages?limit=2").json()
+    first = local_stack.signed_get(f"/numbers/%2B{number}/messages?limit=2").json()
     assert [m["text"] for m in first["messages"]] == ["message 2", "message 1"]
     cursor = first["nextCursor"]
     assert cursor
-    second = eventually(
-        lambda: signed_get(local_stack, f"/numbers/%2B{number}/messages?limit=2&cursor={cursor}").json()
-    )
+    second = eventually(lambda: local_stack.signed_get(f"/numbers/%2B{number}/messages?limit=2&cursor={cursor}").json())
     assert [m["text"] for m in second["messages"]] == ["message 0"]
     assert second["nextCursor"] is None
