@@ -26,25 +26,22 @@ import logging
 import random
 import re
 import secrets
-import shutil
 import socket
 import ssl
-import struct
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import Any, Literal, Self, cast
+from types import MappingProxyType
+from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
-from devstack.tls import ServerCertificate, issue_local_certificate
+from devstack.tls import ServerCertificate
 from gatewaysim.mo import new_guid
+from gatewaysim.servers import AbortConnection, HttpComponent, ServerTls, TrackedHandler, TrackedHTTPServer
 
 _LOG = logging.getLogger(__name__)
 
@@ -513,14 +510,10 @@ def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
 
 
 # --------------------------------------------------------------------------------------- handling
-class _AbortConnection(Exception):
-    """Raised inside a handler to drop the connection with a TCP reset."""
-
-
-class _ApiHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _ApiHandler(TrackedHandler):
     server_version = "GatewaySimAerialink/4.0"
-    timeout = 30  # idle keep-alive connections end on their own; stop() also shuts them down
+    logger = _LOG
+    label = "http api"
 
     @property
     def _server(self) -> _TlsHTTPServer:
@@ -530,44 +523,20 @@ class _ApiHandler(BaseHTTPRequestHandler):
     def _state(self) -> _ApiState:
         return self._server.state
 
-    def setup(self) -> None:
-        super().setup()
-        self._server.track(self.connection)
-        if self._state.stopping.is_set():
-            self.close_connection = True
-            _shutdown(self.connection)
-
-    def finish(self) -> None:
-        self._server.untrack(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if _LOG.isEnabledFor(logging.DEBUG):
-            _LOG.debug("http api: %s", format % args)
-
     def do_GET(self) -> None:
-        self._handle()
+        self.run_guarded(self._respond)
 
     def do_POST(self) -> None:
-        self._handle()
+        self.run_guarded(self._respond)
 
     def do_PUT(self) -> None:
-        self._handle()
+        self.run_guarded(self._respond)
 
     def do_DELETE(self) -> None:
-        self._handle()
+        self.run_guarded(self._respond)
 
     def do_PATCH(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        try:
-            self._respond()
-        except _AbortConnection:
-            self._reset_connection()
-        except OSError as error:
-            _LOG.debug("http api: client went away: %s", error)
-            self.close_connection = True
+        self.run_guarded(self._respond)
 
     def _respond(self) -> None:
         arrived = time.monotonic()
@@ -576,7 +545,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
         form = self._form(body)
         user, password = _basic_credentials(self.headers.get("Authorization"))
         if self._state.latency_ms and self._state.wait(self._state.latency_ms / 1000.0):
-            raise _AbortConnection
+            raise AbortConnection
         route = _Route.parse(path)
         submits = route is not None and route.kind == "collection" and self.command == "POST"
         fault = self._state.take_fault() if submits else None
@@ -595,7 +564,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
             answer = _Gateway(self._state).answer(self.command, route, form, user, password)
         if fault is not None and fault.kind == "lost_answer":
             self._record(arrived, path, form, user, None, fault, answer.transaction_guid)
-            raise _AbortConnection
+            raise AbortConnection
         self._record(arrived, path, form, user, answer, fault, answer.transaction_guid)
         self._send(answer)
 
@@ -642,10 +611,10 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
     def _fail_without_answer(self, fault: HttpFault) -> None:
         if fault.kind == "reset":
-            raise _AbortConnection
+            raise AbortConnection
         self.close_connection = True
         if self._state.wait(fault.hang_s):
-            raise _AbortConnection
+            raise AbortConnection
 
     def _send(self, answer: _Answer) -> None:
         self.send_response(answer.status)
@@ -656,63 +625,18 @@ class _ApiHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer.body)
 
-    def _reset_connection(self) -> None:
-        """Closes the socket with SO_LINGER 0, so the peer sees a reset rather than a clean end."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            return
-        self._server.untrack(self.connection)
-        self.rfile.close()
-        self.connection.close()
 
+class _TlsHTTPServer(TrackedHTTPServer):
+    """A tracked threading HTTPS server: TLS handshakes run in the request threads, never in the accept loop."""
 
-def _shutdown(connection: socket.socket) -> None:
-    """Shuts the TCP connection down under a TLS socket (without touching its TLS state)."""
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(connection, socket.SHUT_RDWR)
-
-
-class _TlsHTTPServer(ThreadingHTTPServer):
-    """A threading HTTPS server: TLS handshakes run in the request threads, never in the accept loop.
-
-    It knows its open connections and handler threads, so ``close_all`` can end them promptly.
-    """
-
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = False
+    scheme = "https"
+    request_thread_name = "http-api-request"
     handshake_timeout = 10.0
 
     def __init__(self, address: tuple[str, int], state: _ApiState, tls: ssl.SSLContext) -> None:
         self.state = state
         self.tls = tls
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._handler_threads: set[threading.Thread] = set()
-        super().__init__(address, _ApiHandler)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server_address[:2]
-        return "https://" + str(host) + ":" + str(port)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self._run_request, args=(request, client_address), daemon=True, name="http-api-request"
-        )
-        with self._lock:
-            self._handler_threads.add(thread)
-        thread.start()
-
-    def _run_request(self, request: Any, client_address: Any) -> None:
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._lock:
-                self._handler_threads.discard(threading.current_thread())
+        super().__init__(address, _ApiHandler, state.stopping)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         raw = cast(socket.socket, request)
@@ -736,33 +660,20 @@ class _TlsHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         _LOG.debug("http api: request from %s failed", client_address, exc_info=True)
 
-    def track(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
-
-    def untrack(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
-
-    def close_all(self, deadline: float) -> None:
-        with self._lock:
-            connections = list(self._connections)
-            threads = list(self._handler_threads)
-        for connection in connections:
-            _shutdown(connection)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
 
 # -------------------------------------------------------------------------------------- component
-class HttpApi:
+class HttpApi(HttpComponent):
     """The v4 send API on ``https://127.0.0.1:<port>/v4/messages``, served from a daemon thread.
 
     TLS comes from a throwaway CA made at ``start()`` (``ca_file`` is what clients trust) unless a
     ``certificate`` is given. Only ``api_key``/``api_secret`` authenticate (the secret is random
     unless given). ``allowed_sources``
     (when given) is the set of ``source`` numbers the account owns: others get E200002.
+    ``stop()`` interrupts hangs and latency and closes every connection (bounded by its timeout).
     """
+
+    what = "the HTTP API"
+    thread_name = "http-api"
 
     def __init__(
         self,
@@ -780,10 +691,11 @@ class HttpApi:
     ) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        super().__init__()
         self.api_key = api_key
         self.api_secret = api_secret if api_secret is not None else secrets.token_urlsafe(18)
         self._address = (host, port)
-        self._given_certificate = certificate
+        self._tls = ServerTls(certificate, "gatewaysim-http-")
         self._state = _ApiState(
             self.api_key,
             self.api_secret,
@@ -794,72 +706,23 @@ class HttpApi:
             initial_status,
             max_wait_s,
         )
-        self._server: _TlsHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self._folder: Path | None = None
-        self._certificate: ServerCertificate | None = None
 
     def __repr__(self) -> str:
         return "HttpApi(api_key=" + repr(self.api_key) + ", api_secret='***', running=" + str(self.running) + ")"
 
     # ---------------------------------------------------------------------------- lifecycle
-    def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("the HTTP API is already running")
-        certificate = self._given_certificate
-        if certificate is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="gatewaysim-http-"))
-            certificate = issue_local_certificate(self._folder)
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(certificate.cert_file, certificate.key_file)
-        self._state.stopping.clear()
+    def _open(self) -> None:
+        tls = self._tls.context()
         try:
             server = _TlsHTTPServer(self._address, self._state, tls)
         except BaseException:
-            self._remove_folder()
+            self._tls.close()
             raise
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="http-api"
-        )
-        thread.start()
-        self._server, self._thread, self._certificate = server, thread, certificate
-        return self
+        self._serve(server)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stops serving, interrupts hangs and latency, closes every connection (bounded by timeout)."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        deadline = time.monotonic() + timeout
-        self._state.stopping.set()
-        server.shutdown()
-        server.close_all(deadline)
-        server.server_close()
-        thread.join(max(0.0, deadline - time.monotonic()))
-        self._server = self._thread = self._certificate = None
-        self._remove_folder()
-
-    def _remove_folder(self) -> None:
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
-    def base_url(self) -> str:
-        """``https://127.0.0.1:<port>``; raises RuntimeError before start()."""
-        return self._running_server().base_url
+    def _close(self, deadline: float) -> None:
+        super()._close(deadline)
+        self._tls.close()
 
     @property
     def messages_url(self) -> str:
@@ -867,24 +730,15 @@ class HttpApi:
         return self.base_url + "/v4/messages"
 
     @property
-    def port(self) -> int:
-        return int(self._running_server().server_address[1])
-
-    @property
     def ca_file(self) -> Path:
         """The PEM of the CA the server certificate chains to (what a client verifies against)."""
-        if self._certificate is None:
-            raise RuntimeError("the HTTP API is not running")
-        return self._certificate.ca_file
-
-    def _running_server(self) -> _TlsHTTPServer:
-        if self._server is None:
-            raise RuntimeError("the HTTP API is not running")
-        return self._server
+        if self._tls.certificate is None or not self.running:
+            raise self._not_running()
+        return self._tls.certificate.ca_file
 
     def describe(self) -> dict[str, object]:
         """Where it listens and how it is set (JSON-friendly; the secret is never shown)."""
-        if self._server is None:
+        if not self.running:
             return {"running": False}
         rate = self._state.error_rate
         return {

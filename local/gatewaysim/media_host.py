@@ -14,20 +14,17 @@ body with ``content_type``/``no_content_type``, ``chunked``/``no_length``, ``sta
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import re
-import socket
-import struct
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from gatewaysim.servers import AbortConnection, HttpComponent, TrackedHandler, TrackedHTTPServer
 
 _LOG = logging.getLogger(__name__)
 
@@ -205,38 +202,18 @@ class _MediaState:
         return self.stopping.wait(min(milliseconds / 1000.0, self.max_wait_s))
 
 
-class _AbortConnection(Exception):
-    """Raised inside a handler to drop the connection with a TCP reset."""
-
-
-class _MediaHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _MediaHandler(TrackedHandler):
     server_version = "GatewaySimMedia/1.0"
-    timeout = 30  # idle keep-alive connections end on their own; stop() also shuts them down
+    logger = _LOG
+    label = "media host"
 
     @property
-    def _server(self) -> _TrackedHTTPServer:
-        return cast(_TrackedHTTPServer, self.server)
+    def _server(self) -> _MediaServer:
+        return cast(_MediaServer, self.server)
 
     @property
     def _state(self) -> _MediaState:
         return self._server.state
-
-    def setup(self) -> None:
-        super().setup()
-        self._server.track(self.connection)
-        if self._state.stopping.is_set():  # accepted while stopping: close_all may have missed it
-            self.close_connection = True
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-    def finish(self) -> None:
-        self._server.untrack(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if _LOG.isEnabledFor(logging.DEBUG):
-            _LOG.debug("media host: %s", format % args)
 
     def do_GET(self) -> None:
         self._respond(send_body=True)
@@ -260,13 +237,7 @@ class _MediaHandler(BaseHTTPRequestHandler):
                 name=name,
             )
         )
-        try:
-            self._serve(name, split.query, query, send_body=send_body)
-        except _AbortConnection:
-            self._reset_connection()
-        except OSError as error:
-            _LOG.debug("media host: client went away: %s", error)
-            self.close_connection = True
+        self.run_guarded(lambda: self._serve(name, split.query, query, send_body=send_body))
 
     def _serve(self, name: str | None, raw_query: str, query: dict[str, str], *, send_body: bool) -> None:
         item = self._state.get(name) if name else None
@@ -280,7 +251,7 @@ class _MediaHandler(BaseHTTPRequestHandler):
             self._send_text(400, str(error) + "\n", send_body=send_body)
             return
         if faults.delay_ms and self._state.wait(faults.delay_ms):
-            raise _AbortConnection
+            raise AbortConnection
         if faults.redirect_to is not None:
             self._send_redirect(faults.redirect_status, faults.redirect_to)
             return
@@ -347,10 +318,10 @@ class _MediaHandler(BaseHTTPRequestHandler):
             start = min(faults.stall_after_bytes, limit)
             self._write_range(body, 0, start, chunked=faults.chunked)
             if self._state.wait(faults.stall_ms):
-                raise _AbortConnection
+                raise AbortConnection
         self._write_range(body, start, limit, chunked=faults.chunked)
         if faults.reset_after_bytes is not None:
-            raise _AbortConnection
+            raise AbortConnection
         if faults.chunked:
             self.wfile.write(b"0\r\n\r\n")
 
@@ -368,18 +339,6 @@ class _MediaHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"\r\n")
         else:
             self.wfile.write(piece)
-
-    def _reset_connection(self) -> None:
-        """Closes the socket with SO_LINGER 0, so the peer sees a reset rather than a clean end."""
-        self.close_connection = True
-        try:
-            self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            return
-        self._server.untrack(self.connection)
-        self.rfile.close()  # the socket's last io reference: close() below really closes it
-        self.connection.close()
 
 
 def _media_name(path: str) -> str | None:
@@ -399,133 +358,41 @@ def _counter_key(raw_query: str) -> str:
     return urlencode(sorted(pairs))
 
 
-class _TrackedHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows its open connections and handler threads.
+class _MediaServer(TrackedHTTPServer):
+    """The media host's tracked HTTP server: the handlers reach the shared state through it."""
 
-    ``close_all`` shuts every open connection down (waking handlers blocked on a keep-alive read)
-    and joins the handler threads with a deadline, so stopping is prompt and bounded.
-    """
-
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = False
+    request_thread_name = "media-host-request"
 
     def __init__(self, address: tuple[str, int], state: _MediaState) -> None:
         self.state = state
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._handler_threads: set[threading.Thread] = set()
-        super().__init__(address, _MediaHandler)
-
-    @property
-    def base_url(self) -> str:
-        host, port = self.server_address[:2]
-        return "http://" + str(host) + ":" + str(port)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self._run_request, args=(request, client_address), daemon=True, name="media-host-request"
-        )
-        with self._lock:
-            self._handler_threads.add(thread)
-        thread.start()
-
-    def _run_request(self, request: Any, client_address: Any) -> None:
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._lock:
-                self._handler_threads.discard(threading.current_thread())
+        super().__init__(address, _MediaHandler, state.stopping)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         _LOG.warning("media host: request from %s failed", client_address, exc_info=True)
 
-    def track(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
 
-    def untrack(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
-
-    def close_all(self, deadline: float) -> None:
-        with self._lock:
-            connections = list(self._connections)
-            threads = list(self._handler_threads)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-
-class MediaHost:
+class MediaHost(HttpComponent):
     """Serves registered media on ``http://127.0.0.1:<port>/media/<name>`` from a daemon thread.
 
     ``port=0`` (the default) lets the OS pick a free port, so parallel runs never collide.
-    ``max_wait_s`` bounds every ``delay_ms``/``stall_ms`` sleep; ``stop()`` interrupts them.
+    ``max_wait_s`` bounds every ``delay_ms``/``stall_ms`` sleep; ``stop()`` interrupts them, as it
+    closes every connection (bounded by its timeout).
     """
 
+    what = "the media host"
+    thread_name = "media-host"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, max_wait_s: float = 60.0) -> None:
+        super().__init__()
         self._address = (host, port)
         self._state = _MediaState(max_wait_s)
-        self._server: _TrackedHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # ---------------------------------------------------------------------------- lifecycle
-    def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("the media host is already running")
-        self._state.stopping.clear()
-        server = _TrackedHTTPServer(self._address, self._state)
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="media-host"
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stops serving, interrupts stalls and delays, closes every connection (bounded by timeout)."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        deadline = time.monotonic() + timeout
-        self._state.stopping.set()
-        server.shutdown()
-        server.close_all(deadline)
-        server.server_close()
-        thread.join(max(0.0, deadline - time.monotonic()))
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``; raises RuntimeError before start()."""
-        if self._server is None:
-            raise RuntimeError("the media host is not running")
-        return self._server.base_url
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the media host is not running")
-        return int(self._server.server_address[1])
+    def _open(self) -> None:
+        self._serve(_MediaServer(self._address, self._state))
 
     def describe(self) -> dict[str, object]:
         """Where it listens and what it serves (JSON-friendly)."""
-        if self._server is None:
+        if not self.running:
             return {"running": False}
         return {
             "running": True,

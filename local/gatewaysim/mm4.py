@@ -19,10 +19,8 @@ import hmac
 import logging
 import re
 import secrets
-import shutil
 import socket
 import ssl
-import tempfile
 import threading
 import time
 from collections import deque
@@ -31,14 +29,14 @@ from dataclasses import dataclass
 from email import policy
 from email.message import Message
 from pathlib import Path
-from types import TracebackType
-from typing import Any, AnyStr, Literal, Self, cast
+from typing import Any, AnyStr, Literal, cast
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from devstack.tls import ServerCertificate, issue_local_certificate
+from devstack.tls import ServerCertificate
 from gatewaysim.mo import new_guid
+from gatewaysim.servers import Component, ServerTls
 
 _LOG = logging.getLogger(__name__)
 
@@ -515,14 +513,17 @@ class _Mm4Controller(Controller):
 
 
 # -------------------------------------------------------------------------------------- component
-class Mm4Endpoint:
+class Mm4Endpoint(Component):
     """The MM4 (SMTP) endpoint on ``127.0.0.1:<port>``, served by aiosmtpd from a daemon thread.
 
     ``mode``: ``implicit`` (TLS from the first byte), ``starttls`` (STARTTLS advertised and
     required before AUTH/MAIL), ``starttls_not_offered`` (plain SMTP, never offers STARTTLS, and
     offers AUTH in the clear: to check that a client refuses to go on). AUTH LOGIN/PLAIN with
-    ``api_key``/``api_secret`` (random unless given) is required before MAIL.
+    ``api_key``/``api_secret`` (random unless given) is required before MAIL. ``stop()`` stops
+    listening and aborts every connection and sleep (bounded by its timeout).
     """
+
+    what = "the MM4 endpoint"
 
     def __init__(
         self,
@@ -551,20 +552,16 @@ class Mm4Endpoint:
         self._address = (host, port)
         self._idle_timeout_s = idle_timeout_s
         self._data_size_limit = data_size_limit
-        self._given_certificate = certificate
+        self._tls = ServerTls(certificate, "gatewaysim-mm4-", (domain, "localhost"))
         self._state = _Mm4State(api_key, self.api_secret, domain, guid_mode, max_recipients, latency_ms, max_wait_s)
         self._controller: _Mm4Controller | None = None
-        self._folder: Path | None = None
-        self._certificate: ServerCertificate | None = None
         self._port = 0
 
     def __repr__(self) -> str:
         return "Mm4Endpoint(api_key=" + repr(self.api_key) + ", api_secret='***', mode=" + self.mode + ")"
 
     # ---------------------------------------------------------------------------- lifecycle
-    def start(self) -> Self:
-        if self._controller is not None:
-            raise RuntimeError("the MM4 endpoint is already running")
+    def _open(self) -> None:
         listener: socket.socket | None = None
         controller: _Mm4Controller | None = None
         try:
@@ -577,23 +574,12 @@ class Mm4Endpoint:
                 controller.stop_within(1.0)
             if listener is not None:
                 listener.close()
-            self._remove_folder()
-            self._certificate = None
+            self._tls.close()
             raise
         self._controller, self._port = controller, int(listener.getsockname()[1])
-        return self
 
     def _tls_context(self) -> ssl.SSLContext | None:
-        if self.mode == "starttls_not_offered":
-            return None
-        certificate = self._given_certificate
-        if certificate is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="gatewaysim-mm4-"))
-            certificate = issue_local_certificate(self._folder, (self.domain, "localhost"))
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(certificate.cert_file, certificate.key_file)
-        self._certificate = certificate
-        return context
+        return None if self.mode == "starttls_not_offered" else self._tls.context()
 
     def _controller_for(self, listener: socket.socket, tls: ssl.SSLContext | None) -> _Mm4Controller:
         handler = _Mm4Handler(self._state)
@@ -619,28 +605,11 @@ class Mm4Endpoint:
             )
         return _Mm4Controller(handler, listener, self._state, None, auth_require_tls=False, **common)
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stops listening, aborts every connection and sleep, ends the thread (bounded by timeout)."""
-        controller = self._controller
-        if controller is None:
-            return
-        controller.stop_within(timeout)
+    def _close(self, deadline: float) -> None:
+        if self._controller is not None:
+            self._controller.stop_within(max(0.0, deadline - time.monotonic()))
         self._controller = None
-        self._certificate = None
-        self._remove_folder()
-
-    def _remove_folder(self) -> None:
-        if self._folder is not None:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        self._tls.close()
 
     @property
     def running(self) -> bool:
@@ -653,15 +622,15 @@ class Mm4Endpoint:
     @property
     def port(self) -> int:
         if self._controller is None:
-            raise RuntimeError("the MM4 endpoint is not running")
+            raise self._not_running()
         return self._port
 
     @property
     def ca_file(self) -> Path | None:
         """The PEM of the CA to verify against; None in ``starttls_not_offered`` mode (no TLS)."""
         if self._controller is None:
-            raise RuntimeError("the MM4 endpoint is not running")
-        return self._certificate.ca_file if self._certificate else None
+            raise self._not_running()
+        return self._tls.certificate.ca_file if self._tls.certificate else None
 
     def address(self, number: str) -> str:
         """``+<number>@<domain>`` (a leading ``+`` in ``number`` is kept once)."""
@@ -669,7 +638,7 @@ class Mm4Endpoint:
 
     def describe(self) -> dict[str, object]:
         """Where it listens and how it is set (JSON-friendly; the secret is never shown)."""
-        if self._controller is None:
+        if not self.running:
             return {"running": False}
         scheme = "smtps" if self.mode == "implicit" else "smtp"
         return {

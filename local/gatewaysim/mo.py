@@ -4,7 +4,8 @@ The gateway forwards a handset's message as an HTTP POST (``application/x-www-fo
 or a GET (query string), with HTTP Basic credentials; a 2xx answer means "stored", anything else
 (or no answer) makes the gateway retry later. Field names and limits come from the gateway's
 documentation; how ``attachments`` is encoded is not documented publicly, so
-:attr:`MoMessage.attachments_format` offers the three plausible shapes.
+:attr:`MoMessage.attachments_format` offers the three plausible shapes. :class:`WebhookClient` is
+the webhook client both :class:`MoSender` and the receipt sender build on.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 import requests
 
@@ -146,14 +147,16 @@ class MoResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class MoSender:
-    """Delivers MOs to a webhook the way the gateway does (form POST or GET, Basic auth).
+class WebhookClient:
+    """Requests to one webhook the way the gateway makes them: HTTP Basic auth, results that never raise.
 
-    Redirects are not followed (the gateway's behaviour is unknown; a redirect is an answer).
-    Every request has ``timeout`` seconds (connect and read). ``verify`` is the TLS check for an
-    https webhook: True (system CAs), or the path of a CA bundle (e.g. the local stack's CA).
-    Use as a context manager, or call ``close()``, to release the pooled connections.
+    Redirects are not followed (a redirect is an answer). Every request has ``timeout`` seconds
+    (connect and read). ``verify`` is the TLS check for an https webhook: True (system CAs), or the
+    path of a CA bundle (e.g. the local stack's CA). Use as a context manager, or call ``close()``,
+    to release the pooled connections.
     """
+
+    user_agent: ClassVar[str] = "GatewaySim/1.0"
 
     def __init__(
         self, webhook_url: str, username: str, password: str, timeout: float = 10.0, verify: bool | str = True
@@ -167,7 +170,7 @@ class MoSender:
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
-        session.headers["User-Agent"] = "GatewaySim-MO/1.0"
+        session.headers["User-Agent"] = self.user_agent
         return session
 
     def close(self) -> None:
@@ -182,7 +185,60 @@ class MoSender:
         self.close()
 
     def __repr__(self) -> str:
-        return "MoSender(" + repr(self.webhook_url) + ", " + repr(self.username) + ", password=***)"
+        return type(self).__name__ + "(" + repr(self.webhook_url) + ", " + repr(self.username) + ", password=***)"
+
+    def _auth(self, credentials: Credentials) -> tuple[str, str] | None:
+        """``credentials``: "valid", "wrong" (same user, another password) or "none"."""
+        if credentials == "none":
+            return None
+        if credentials == "wrong":
+            return (self.username, self._password + "-wrong")
+        return (self.username, self._password)
+
+    def _request(
+        self,
+        method: Literal["GET", "POST"],
+        credentials: Credentials = "valid",
+        *,
+        session: requests.Session | None = None,
+        data: bytes | list[tuple[str, str]] | None = None,
+        params: list[tuple[str, str]] | None = None,
+        json_body: object = None,
+        headers: dict[str, str] | None = None,
+    ) -> MoResult:
+        """One request to the webhook (on ``session``, else this client's own); never raises."""
+        started = time.monotonic()
+        try:
+            response = (session if session is not None else self._session).request(
+                method,
+                self.webhook_url,
+                data=data,
+                params=params,
+                json=json_body,
+                headers=headers,
+                auth=self._auth(credentials),
+                timeout=self.timeout,
+                allow_redirects=False,
+                verify=self.verify,  # per request: session.verify loses to REQUESTS_CA_BUNDLE
+            )
+        except requests.RequestException as error:
+            finished = time.monotonic()
+            return MoResult(
+                None, "", {}, finished - started, started, finished, type(error).__name__ + ": " + str(error)
+            )
+        finished = time.monotonic()
+        return MoResult(
+            response.status_code, response.text, dict(response.headers), finished - started, started, finished
+        )
+
+
+class MoSender(WebhookClient):
+    """Delivers MOs to a webhook the way the gateway does (form POST or GET, Basic auth).
+
+    See :class:`WebhookClient` for redirects, ``timeout``, ``verify`` and closing.
+    """
+
+    user_agent = "GatewaySim-MO/1.0"
 
     def send(self, mo: MoMessage, method: Method = "POST", credentials: Credentials = "valid") -> MoResult:
         """One delivery attempt. ``credentials``: "valid", "wrong" (same user, another password), "none"."""
@@ -237,44 +293,11 @@ class MoSender:
         with self._new_session() as session:
             return self._send(session, mo, method, credentials)
 
-    def _auth(self, credentials: Credentials) -> tuple[str, str] | None:
-        if credentials == "none":
-            return None
-        if credentials == "wrong":
-            return (self.username, self._password + "-wrong")
-        return (self.username, self._password)
-
     def _send(self, session: requests.Session, mo: MoMessage, method: Method, credentials: Credentials) -> MoResult:
         fields = mo.form_fields()
-        started = time.monotonic()
-        try:
-            if method == "POST":
-                response = session.post(
-                    self.webhook_url,
-                    data=fields,
-                    auth=self._auth(credentials),
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    verify=self.verify,  # per request: session.verify loses to REQUESTS_CA_BUNDLE
-                )
-            else:
-                response = session.get(
-                    self.webhook_url,
-                    params=fields,
-                    auth=self._auth(credentials),
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                    verify=self.verify,  # per request: session.verify loses to REQUESTS_CA_BUNDLE
-                )
-        except requests.RequestException as error:
-            finished = time.monotonic()
-            return MoResult(
-                None, "", {}, finished - started, started, finished, type(error).__name__ + ": " + str(error)
-            )
-        finished = time.monotonic()
-        return MoResult(
-            response.status_code, response.text, dict(response.headers), finished - started, started, finished
-        )
+        if method == "POST":
+            return self._request("POST", credentials, session=session, data=fields)
+        return self._request("GET", credentials, session=session, params=fields)
 
 
 def _run_together(count: int, job: Callable[[], MoResult], timeout: float) -> list[MoResult]:

@@ -17,20 +17,18 @@ import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
-from types import MappingProxyType, TracebackType
-from typing import Any, Literal, Self
-
-import requests
+from types import MappingProxyType
+from typing import Any, Literal
 
 from gatewaysim.http_api import SentMessage
 from gatewaysim.mm4 import DEFAULT_DOMAIN, Mm4Transaction
-from gatewaysim.mo import Credentials, MoResult, new_guid
+from gatewaysim.mo import Credentials, MoResult, WebhookClient, new_guid
 
 ReceiptFormat = Literal["word", "code", "smpp_text", "carrier_event"]
 ReceiptMethod = Literal["POST", "GET", "JSON"]
@@ -225,36 +223,15 @@ def receipts_for_http(
 
 
 # ------------------------------------------------------------------------------------------ sending
-def _attempt(call: Callable[[], requests.Response]) -> MoResult:
-    started = time.monotonic()
-    try:
-        response = call()
-    except requests.RequestException as error:
-        finished = time.monotonic()
-        return MoResult(None, "", {}, finished - started, started, finished, type(error).__name__ + ": " + str(error))
-    finished = time.monotonic()
-    return MoResult(response.status_code, response.text, dict(response.headers), finished - started, started, finished)
-
-
 def post_raw(
     url: str, username: str, password: str, raw: bytes, verify: bool | str = True, timeout: float = 10.0
 ) -> MoResult:
     """POSTs raw MM4 bytes with ``Content-Type: message/rfc822`` and Basic auth; never raises."""
-    with requests.Session() as session:
-        return _attempt(
-            lambda: session.post(
-                url,
-                data=raw,
-                headers={"Content-Type": "message/rfc822", "User-Agent": "GatewaySim-DLR/1.0"},
-                auth=(username, password),
-                timeout=timeout,
-                allow_redirects=False,
-                verify=verify,
-            )
-        )
+    with ReceiptSender(url, username, password, timeout=timeout, verify=verify) as sender:
+        return sender.send_raw(raw)
 
 
-class ReceiptSender:
+class ReceiptSender(WebhookClient):
     """Posts delivery receipts to a webhook the way the gateway does (Basic auth, never raises).
 
     ``method``: ``"POST"`` (url-encoded form), ``"GET"`` (query string) or ``"JSON"`` (POST with
@@ -262,43 +239,15 @@ class ReceiptSender:
     seconds; ``verify`` is True or a CA bundle path, passed on every request. Close it when done.
     """
 
-    def __init__(
-        self, webhook_url: str, username: str, password: str, timeout: float = 10.0, verify: bool | str = True
-    ) -> None:
-        self.webhook_url = webhook_url
-        self.username = username
-        self._password = password
-        self.timeout = timeout
-        self.verify = verify
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = "GatewaySim-DLR/1.0"
-
-    def close(self) -> None:
-        self._session.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return "ReceiptSender(" + repr(self.webhook_url) + ", " + repr(self.username) + ", password=***)"
+    user_agent = "GatewaySim-DLR/1.0"
 
     def send(self, receipt: DlrReceipt, method: ReceiptMethod = "POST", credentials: Credentials = "valid") -> MoResult:
         """One post. ``credentials``: "valid", "wrong" (same user, another password) or "none"."""
-        auth = self._auth(credentials)
-        common: dict[str, Any] = {"auth": auth, "timeout": self.timeout, "allow_redirects": False}
         if method == "GET":
-            fields = receipt.form_fields()
-            return _attempt(lambda: self._session.get(self.webhook_url, params=fields, verify=self.verify, **common))
+            return self._request("GET", credentials, params=receipt.form_fields())
         if method == "JSON":
-            body = receipt.json_body()
-            return _attempt(lambda: self._session.post(self.webhook_url, json=body, verify=self.verify, **common))
-        fields = receipt.form_fields()
-        return _attempt(lambda: self._session.post(self.webhook_url, data=fields, verify=self.verify, **common))
+            return self._request("POST", credentials, json_body=receipt.json_body())
+        return self._request("POST", credentials, data=receipt.form_fields())
 
     def send_many(
         self,
@@ -330,24 +279,7 @@ class ReceiptSender:
 
     def send_raw(self, raw: bytes) -> MoResult:
         """POSTs raw MM4 report bytes (``message/rfc822``) to this sender's URL with its credentials."""
-        return _attempt(
-            lambda: self._session.post(
-                self.webhook_url,
-                data=raw,
-                headers={"Content-Type": "message/rfc822"},
-                auth=(self.username, self._password),
-                timeout=self.timeout,
-                allow_redirects=False,
-                verify=self.verify,
-            )
-        )
-
-    def _auth(self, credentials: Credentials) -> tuple[str, str] | None:
-        if credentials == "none":
-            return None
-        if credentials == "wrong":
-            return (self.username, self._password + "-wrong")
-        return (self.username, self._password)
+        return self._request("POST", data=raw, headers={"Content-Type": "message/rfc822"})
 
 
 def _ordered(receipts: list[DlrReceipt], order: ReceiptOrder, seed: int) -> list[DlrReceipt]:

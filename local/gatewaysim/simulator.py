@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from gatewaysim.http_api import HttpApi
 from gatewaysim.media_host import MediaHost
 from gatewaysim.mm4 import DEFAULT_DOMAIN, Mm4Endpoint, Mm4Mode
 from gatewaysim.mo import MoSender
 from gatewaysim.receipts import ReceiptSender
+from gatewaysim.servers import Component
 
 
 class SimComponent(Protocol):
@@ -34,8 +34,10 @@ class SimComponent(Protocol):
     def describe(self) -> dict[str, object]: ...
 
 
-class GatewaySimulator:
+class GatewaySimulator(Component):
     """Owns the simulated gateway's servers, all on 127.0.0.1 and (by default) OS-chosen ports."""
+
+    what = "the gateway simulator"
 
     def __init__(
         self,
@@ -69,9 +71,7 @@ class GatewaySimulator:
         }
         self._started: list[SimComponent] = []
 
-    def start(self) -> Self:
-        if self._started:
-            raise RuntimeError("the gateway simulator is already running")
+    def _open(self) -> None:
         try:
             for component in self._components.values():
                 component.start()
@@ -79,22 +79,15 @@ class GatewaySimulator:
         except BaseException:
             self.stop()
             raise
-        return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stops every started component, newest first, within about ``timeout`` seconds overall."""
-        deadline = time.monotonic() + timeout
+        super().stop(timeout)
+
+    def _close(self, deadline: float) -> None:
         while self._started:
             component = self._started.pop()
             component.stop(max(0.5, deadline - time.monotonic()))
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def running(self) -> bool:

@@ -25,6 +25,7 @@ from defusedxml import ElementTree
 
 from gatewaysim import ErrorRate, GatewaySimulator, HttpApi, HttpFault
 from gatewaysim.http_api import DELIVERED, QUEUED
+from tests.integration.gatewaysim.support import end_process, start_client, wait_until
 
 KEY = "test-api-key"
 SECRET = "test-api-secret"
@@ -351,11 +352,7 @@ def test_stop_interrupts_a_hanging_request() -> None:
 
     try:
         api.inject(HttpFault.timeout(hang_s=30.0))
-        client = threading.Thread(target=send, daemon=True)
-        client.start()
-        deadline = time.monotonic() + TIMEOUT
-        while not api.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
+        client = start_client(send, lambda: api.requests)
         assert api.requests, "the request never arrived"
     finally:
         # When the API stops
@@ -475,9 +472,7 @@ def test_tls_is_verified_against_the_ca_file_and_refused_without_it(api: HttpApi
         requests.get("http://127.0.0.1:" + str(api.port) + "/v4/messages", timeout=TIMEOUT)
     # And no refused handshake reached the API as a request
     assert api.requests == []
-    deadline = time.monotonic() + TIMEOUT
-    while api.tls_failures < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: api.tls_failures >= 2)
     assert api.tls_failures >= 2
 
 
@@ -565,8 +560,4 @@ def test_serve_command_runs_both_send_paths() -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=TIMEOUT) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-        if process.stdout is not None:
-            process.stdout.close()
+        end_process(process)

@@ -10,7 +10,6 @@ import socket
 import struct
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import pytest
 import requests
 
 from gatewaysim import GatewaySimulator, MediaFaults, MediaHost, images
+from tests.integration.gatewaysim.support import end_process, start_client
 
 TIMEOUT = 5.0
 REPO = Path(__file__).resolve().parents[3]
@@ -355,11 +355,7 @@ def test_stop_interrupts_a_stall() -> None:
             except requests.RequestException as error:
                 errors.append(error)
 
-        client = threading.Thread(target=fetch, daemon=True)
-        client.start()
-        deadline = time.monotonic() + TIMEOUT
-        while not media.requests and time.monotonic() < deadline:
-            time.sleep(0.02)
+        client = start_client(fetch, lambda: media.requests)
         assert media.requests, "the stalled request never arrived"
     finally:
         # When the host stops
@@ -462,8 +458,4 @@ def test_serve_command_prints_urls_and_stops_on_sigterm() -> None:
         process.terminate()
         assert process.wait(timeout=TIMEOUT) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=TIMEOUT)
-        if process.stdout is not None:
-            process.stdout.close()
+        end_process(process)

@@ -20,6 +20,7 @@ import pytest
 
 from gatewaysim import Mm4Endpoint, images, parse_data_reply
 from gatewaysim.mm4 import Mm4Mode, data_reply
+from tests.integration.gatewaysim.support import start_client
 
 KEY = "test-api-key"
 SECRET = "test-api-secret"
@@ -408,12 +409,8 @@ def test_stop_is_prompt_with_a_client_waiting_on_data(mode: Mm4Mode) -> None:
         except (OSError, smtplib.SMTPException) as error:
             outcome.append(error)
 
-    thread = threading.Thread(target=client, daemon=True)
     try:
-        thread.start()
-        deadline = time.monotonic() + TIMEOUT
-        while not endpoint.auth_attempts and time.monotonic() < deadline:
-            time.sleep(0.02)
+        thread = start_client(client, lambda: endpoint.auth_attempts)
         assert endpoint.auth_attempts, "the client never logged in"
         time.sleep(0.2)  # MAIL, RCPT, DATA: the client then waits on the delayed reply
     finally:
