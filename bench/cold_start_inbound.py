@@ -112,7 +112,7 @@ def main() -> None:
                     }
                 )
             )
-            return [str(CHILDREN / "inbound_floor.py"), str(path)]
+            return [str(CHILDREN / "invoke.py"), "inbound_floor", str(path), "stored"]
 
         variants = [
             # Same sys.path for every variant: in Lambda the floor would see /var/task and /opt too.

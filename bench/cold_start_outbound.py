@@ -104,7 +104,7 @@ def main() -> None:
         def handler_batch(number: int) -> list[str]:
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(sqs_event(f"bench-{uuid.uuid4().hex}")))
-            return [str(CHILDREN / "invoke_stubbed.py"), str(path), str(plan), "no-failures"]
+            return [str(CHILDREN / "invoke.py"), "app", str(path), "no-failures", str(plan)]
 
         def floor_calls(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
@@ -121,7 +121,7 @@ def main() -> None:
                     }
                 )
             )
-            return [str(CHILDREN / "outbound_floor.py"), str(path)]
+            return [str(CHILDREN / "invoke.py"), "outbound_floor", str(path), "no-failures"]
 
         variants = [
             Variant("floor", floor_calls, (FUNCTION, LAYER)),

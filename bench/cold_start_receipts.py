@@ -69,12 +69,12 @@ def cold_start() -> None:
         def handler(number: int) -> list[str]:
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(receipt_event(str(uuid.uuid4()).upper())))
-            return [str(CHILDREN / "invoke_stubbed.py"), str(path), str(plan), "advanced"]
+            return [str(CHILDREN / "invoke.py"), "app", str(path), "advanced", str(plan)]
 
         def floor(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
             path.write_text(json.dumps({"plan": str(plan), "secret_arn": SECRET_ARN, "guid": str(uuid.uuid4())}))
-            return [str(CHILDREN / "receipt_floor.py"), str(path)]
+            return [str(CHILDREN / "invoke.py"), "receipt_floor", str(path), "advanced"]
 
         variants = [Variant("floor", floor, (FUNCTION, LAYER)), Variant("handler", handler, (FUNCTION, LAYER))]
         medians = run_rounds(

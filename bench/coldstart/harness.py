@@ -5,6 +5,14 @@ child writes one byte to a pipe (``BENCH_READY_FD``) right after the handler ret
 teardown is not counted: Lambda keeps the process for the next request. Every variant runs in
 the same rounds, in rotating order, so machine noise hits all of them alike; the median of each
 is compared with the floor measured in the same run.
+
+Each round also sets the call depth the child imports its handler at (``BENCH_STACK_PADDING``
+frames, the same for every variant of the round, different from round to round). CPython 3.13.0
+(the interpreter here) frees and maps a data-stack chunk on every call that crosses a chunk
+boundary (python/cpython#142183, fixed in later 3.13 releases): a module whose code recurses at
+exactly that depth pays a system call pair per call, about 20 ms for urllib3's URL patterns. The
+depth the Lambda runtime calls from is not ours to choose, so rounds spread over depths instead
+of all landing on one lucky or unlucky boundary.
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ from devstack.ministack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT_SECONDS = 120
+# Padding frames per round step, and the span they wrap around: a 16 KiB chunk holds a few hundred
+# small frames, so the rounds' depths spread across one chunk.
+STACK_PADDING_STEP = 37
+STACK_PADDING_SPAN = 192
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,10 @@ def run_rounds(
     samples: dict[str, list[float]] = {variant.name: [] for variant in variants}
     for number in range(rounds + 1):
         order = variants[number % len(variants) :] + variants[: number % len(variants)]
+        padding = str(number * STACK_PADDING_STEP % STACK_PADDING_SPAN)
         for variant in order:
-            elapsed = time_to_first_answer([sys.executable, *variant.argv(number)], environment(variant))
+            argv = [sys.executable, *variant.argv(number)]
+            elapsed = time_to_first_answer(argv, {**environment(variant), "BENCH_STACK_PADDING": padding})
             if number > 0:  # round 0 warms the file cache and writes bytecode caches
                 samples[variant.name].append(elapsed)
         print(f"  round {number}/{rounds} done", file=sys.stderr, flush=True)

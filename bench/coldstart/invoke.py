@@ -1,9 +1,18 @@
 """Child process: import a Lambda handler the way the runtime does, serve one event, exit.
 
-Usage: python invoke.py <handler module> <event.json> <expected>. The handler's folder and the
-layer are on PYTHONPATH (as /var/task and /opt/python are in Lambda). ``expected`` is the
-``status`` the JSON body of a 200 answer must carry, or ``no-failures`` for a batch answer. Exits
-non-zero otherwise, so a broken run cannot pass as a fast one.
+The handler module (the real one, or a floor written as one) is imported inside a function with
+importlib, as the Lambda runtime imports handlers: where a module is imported from changes what
+it costs, so the real handler and its floor must be imported the same way.
+
+Usage: python invoke.py <handler module> <event.json> <expected> [<stub plan.json>]. The
+handler's folder and the layer are on PYTHONPATH (as /var/task and /opt/python are in Lambda).
+``expected`` is the ``status`` the JSON body of a 200 answer must carry, or ``no-failures`` for a
+batch answer; the run exits non-zero otherwise, so a broken run cannot pass as a fast one. With a
+stub plan, the function's own DynamoDB and Secrets Manager clients (``mmsrelay.aws``'s cached
+factories) are answered by botocore's Stubber (stubs.py), as its floor's are.
+
+``BENCH_STACK_PADDING`` frames are put under the import first: the harness varies the depth from
+round to round (harness.py says why).
 """
 
 import importlib
@@ -28,6 +37,15 @@ def main() -> None:
     with open(event_file) as handle:
         event = json.load(handle)
     handler = importlib.import_module(module_name).lambda_handler
+    stubbers = []
+    if len(sys.argv) > 4:
+        from stubs import stub_clients  # noqa: PLC0415 (only stubbed runs)
+
+        from mmsrelay import aws  # noqa: PLC0415 (the handler imported it already)
+
+        stubbers = stub_clients(
+            {"dynamodb": aws.dynamodb_client(), "secretsmanager": aws.secretsmanager_client()}, sys.argv[4]
+        )
     answer = handler(event, Context())
     if expected == "no-failures":
         ok = answer == {"batchItemFailures": []}
@@ -37,7 +55,17 @@ def main() -> None:
         sys.stderr.write(f"unexpected answer: {answer}\n")
         sys.exit(1)
     os.write(int(os.environ["BENCH_READY_FD"]), b"1")  # the answer is ready: stop the clock
+    for stubber in stubbers:
+        stubber.assert_no_pending_responses()
+
+
+def padded(frames: int) -> None:
+    """Run main() ``frames`` calls deeper than this one."""
+    if frames > 0:
+        padded(frames - 1)
+    else:
+        main()
 
 
 if __name__ == "__main__":
-    main()
+    padded(int(os.environ.get("BENCH_STACK_PADDING", "0")))
