@@ -35,8 +35,8 @@ from devstack.ministack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT_SECONDS = 120
-# Padding frames per round step, and the span they wrap around: a 16 KiB chunk holds a few hundred
-# small frames, so the rounds' depths spread across one chunk.
+# Padding frames per round step, and the span they wrap around: a 16 KiB chunk holds about 140 of
+# invoke.py's padding frames, so the rounds' depths spread across more than one chunk.
 STACK_PADDING_STEP = 37
 STACK_PADDING_SPAN = 192
 
