@@ -3,9 +3,10 @@
 Each function's settings live beside its use cases (``mmsrelay.inbound.settings``,
 ``mmsrelay.outbound.settings``), one class per function, validated on first use.
 
-Only the wiring reads the environment (``from_environ``); logic receives these objects. No silent
-defaults for resource names: a missing or malformed variable fails the first invocation with one
-error naming every problem.
+Each class says in ``read`` how it is built from an :class:`EnvironmentReader` and inherits
+``from_environ`` from :class:`FunctionSettings`; only the wiring calls it, and logic receives the
+objects. No silent defaults for resource names: a missing or malformed variable fails the first
+invocation with one error naming every problem.
 
 Why not a pydantic model here: importing pydantic and building a first model costs about 45 ms
 of cold start, a third of what the webhook's cold start may add to its floor (bench/README.md).
@@ -16,7 +17,12 @@ readers below; pydantic stays where a published JSON Schema is the contract (the
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from typing import Self
+
+# A country calling code (1 to 3 digits, no leading zero), for numbers written without one.
+COUNTRY_CODE_PATTERN = r"[1-9][0-9]{0,2}"
 
 
 class SettingsError(ValueError):
@@ -70,3 +76,20 @@ class EnvironmentReader:
     def check(self) -> None:
         if self._problems:
             raise SettingsError(self._problems)
+
+
+class FunctionSettings(ABC):
+    """A function's settings: built by ``read``, checked as a whole by ``from_environ``."""
+
+    @classmethod
+    @abstractmethod
+    def read(cls, env: EnvironmentReader) -> Self:
+        """Builds the settings from ``env``; problems are collected by ``env``, not raised."""
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
+        """The settings from ``environ``, or one :class:`SettingsError` naming every problem."""
+        env = EnvironmentReader(environ)
+        settings = cls.read(env)
+        env.check()
+        return settings

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Self
 
-from mmsrelay.settings import EnvironmentReader
+from mmsrelay.settings import COUNTRY_CODE_PATTERN, EnvironmentReader, FunctionSettings
 
 
 @dataclass(frozen=True)
-class MediaSettings:
+class MediaSettings(FunctionSettings):
     """What copying inbound media needs (the inbound and the media retry functions)."""
 
     messages_table_name: str
@@ -26,8 +25,8 @@ class MediaSettings:
     media_ca_bundle: str
 
     @classmethod
-    def read(cls, env: EnvironmentReader) -> MediaSettings:
-        return MediaSettings(
+    def read(cls, env: EnvironmentReader) -> Self:
+        return cls(
             messages_table_name=env.text("MESSAGES_TABLE_NAME"),
             media_bucket_name=env.text("MEDIA_BUCKET_NAME"),
             media_retry_queue_url=env.text("MEDIA_RETRY_QUEUE_URL"),
@@ -40,16 +39,9 @@ class MediaSettings:
             media_ca_bundle=env.text("MEDIA_CA_BUNDLE", default=""),
         )
 
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> MediaSettings:
-        env = EnvironmentReader(environ)
-        settings = cls.read(env)
-        env.check()
-        return settings
-
 
 @dataclass(frozen=True)
-class InboundSettings:
+class InboundSettings(FunctionSettings):
     media: MediaSettings
     webhook_credentials_secret_arn: str
     max_webhook_body_bytes: int
@@ -59,15 +51,12 @@ class InboundSettings:
     inline_media_reserve_ms: int
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
-        env = EnvironmentReader(environ)
-        settings = cls(
+    def read(cls, env: EnvironmentReader) -> Self:
+        return cls(
             media=MediaSettings.read(env),
             webhook_credentials_secret_arn=env.text("WEBHOOK_CREDENTIALS_SECRET_ARN"),
             max_webhook_body_bytes=env.integer("MAX_WEBHOOK_BODY_BYTES", minimum=1024),
-            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=r"[1-9][0-9]{0,2}"),
+            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=COUNTRY_CODE_PATTERN),
             secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
             inline_media_reserve_ms=env.integer("INLINE_MEDIA_RESERVE_MS", minimum=0, default=8000),
         )
-        env.check()
-        return settings

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Self
 
-from mmsrelay.settings import EnvironmentReader
+from mmsrelay.settings import COUNTRY_CODE_PATTERN, EnvironmentReader, FunctionSettings
 
 
 @dataclass(frozen=True)
-class GatewaySettings:
+class GatewaySettings(FunctionSettings):
     """Where and how the gateway is reached; credentials stay in Secrets Manager."""
 
     credentials_secret_arn: str
@@ -23,7 +22,7 @@ class GatewaySettings:
     mm4_domain: str
 
     @classmethod
-    def read(cls, env: EnvironmentReader) -> GatewaySettings:
+    def read(cls, env: EnvironmentReader) -> Self:
         return cls(
             credentials_secret_arn=env.text("GATEWAY_CREDENTIALS_SECRET_ARN"),
             base_url=env.text("GATEWAY_BASE_URL", pattern=r"https://[^\s/]+(/[^\s]*)?"),
@@ -36,29 +35,22 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
-class MediaLinkSettings:
+class MediaLinkSettings(FunctionSettings):
     """Where short links to media live (the outbound and media-link functions)."""
 
     messages_table_name: str
     media_bucket_name: str
 
     @classmethod
-    def read(cls, env: EnvironmentReader) -> MediaLinkSettings:
+    def read(cls, env: EnvironmentReader) -> Self:
         return cls(
             messages_table_name=env.text("MESSAGES_TABLE_NAME"),
             media_bucket_name=env.text("MEDIA_BUCKET_NAME"),
         )
 
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> MediaLinkSettings:
-        env = EnvironmentReader(environ)
-        settings = cls.read(env)
-        env.check()
-        return settings
-
 
 @dataclass(frozen=True)
-class OutboundSettings:
+class OutboundSettings(FunctionSettings):
     links: MediaLinkSettings
     gateway: GatewaySettings
     # The API's public base URL, for links the gateway fetches (GET <base>/m/<token>).
@@ -78,9 +70,8 @@ class OutboundSettings:
     receipt_timeout_hours: int
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
-        env = EnvironmentReader(environ)
-        settings = cls(
+    def read(cls, env: EnvironmentReader) -> Self:
+        return cls(
             links=MediaLinkSettings.read(env),
             gateway=GatewaySettings.read(env),
             media_link_base_url=env.text("MEDIA_LINK_BASE_URL", pattern=r"https?://[^\s]+"),
@@ -91,12 +82,10 @@ class OutboundSettings:
             outbound_media_allowed_hosts=env.text("OUTBOUND_MEDIA_ALLOWED_HOSTS"),
             allow_insecure_media_fetch=env.flag("ALLOW_INSECURE_MEDIA_FETCH", default=False),
             max_outbound_message_bytes=env.integer("MAX_OUTBOUND_MESSAGE_BYTES", minimum=1024),
-            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=r"[1-9][0-9]{0,2}"),
+            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=COUNTRY_CODE_PATTERN),
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", minimum=1),
             secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
             max_concurrent_sends=env.integer("MAX_CONCURRENT_SENDS", minimum=1, maximum=10, default=10),
             receipt_timeout_hours=env.integer("RECEIPT_TIMEOUT_HOURS", minimum=1, maximum=24 * 30),
             outbound_retry_base_delay_seconds=env.integer("OUTBOUND_RETRY_BASE_DELAY_SECONDS", minimum=0, maximum=900),
         )
-        env.check()
-        return settings

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Self
 
-from mmsrelay.settings import EnvironmentReader
+from mmsrelay.settings import COUNTRY_CODE_PATTERN, EnvironmentReader, FunctionSettings
 
 
 @dataclass(frozen=True)
-class QuerySettings:
+class QuerySettings(FunctionSettings):
     messages_table_name: str
     # Stored inbound media is answered as presigned GET URLs to objects in this bucket.
     media_bucket_name: str
@@ -18,12 +17,9 @@ class QuerySettings:
     default_country_code: str
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
-        env = EnvironmentReader(environ)
-        settings = cls(
+    def read(cls, env: EnvironmentReader) -> Self:
+        return cls(
             messages_table_name=env.text("MESSAGES_TABLE_NAME"),
             media_bucket_name=env.text("MEDIA_BUCKET_NAME"),
-            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=r"[1-9][0-9]{0,2}"),
+            default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=COUNTRY_CODE_PATTERN),
         )
-        env.check()
-        return settings

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Self
 
-from mmsrelay.settings import EnvironmentReader
+from mmsrelay.settings import EnvironmentReader, FunctionSettings
 
 GuidField = Literal["transactionGUID", "transactionGUIDlinked"]
 
 
 @dataclass(frozen=True)
-class ReceiptSettings:
+class ReceiptSettings(FunctionSettings):
     messages_table_name: str
     webhook_credentials_secret_arn: str
     max_webhook_body_bytes: int
@@ -21,30 +20,24 @@ class ReceiptSettings:
     receipt_guid_field: GuidField
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
-        env = EnvironmentReader(environ)
+    def read(cls, env: EnvironmentReader) -> Self:
         field = env.text("RECEIPT_GUID_FIELD", pattern=r"transactionGUID|transactionGUIDlinked")
-        settings = cls(
+        return cls(
             messages_table_name=env.text("MESSAGES_TABLE_NAME"),
             webhook_credentials_secret_arn=env.text("WEBHOOK_CREDENTIALS_SECRET_ARN"),
             max_webhook_body_bytes=env.integer("MAX_WEBHOOK_BODY_BYTES", minimum=1024),
             secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
             receipt_guid_field="transactionGUIDlinked" if field == "transactionGUIDlinked" else "transactionGUID",
         )
-        env.check()
-        return settings
 
 
 @dataclass(frozen=True)
-class SweepSettings:
+class SweepSettings(FunctionSettings):
     messages_table_name: str
     # How many past days of deadlines a sweep looks through (a sweeper that was down catches up).
     lookback_days: int = 30
     max_per_run: int = 5000
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
-        env = EnvironmentReader(environ)
-        settings = cls(messages_table_name=env.text("MESSAGES_TABLE_NAME"))
-        env.check()
-        return settings
+    def read(cls, env: EnvironmentReader) -> Self:
+        return cls(messages_table_name=env.text("MESSAGES_TABLE_NAME"))
