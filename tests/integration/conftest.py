@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 import boto3
 import pytest
 from moto import mock_aws
+
+from mmsrelay import aws as clients
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 REGION = "us-east-1"
 TABLE = "messages"
+# The functions' cached AWS clients (mmsrelay.aws): built once per execution environment.
+CLIENT_FACTORIES = (
+    clients.dynamodb_client,
+    clients.s3_client,
+    clients.sqs_client,
+    clients.secretsmanager_client,
+    clients.events_client,
+)
+
+
+class Cached(Protocol):
+    def cache_clear(self) -> None: ...
 
 
 @pytest.fixture
@@ -26,6 +41,22 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     with mock_aws():
         yield
+
+
+@contextlib.contextmanager
+def cold_function(monkeypatch: pytest.MonkeyPatch, environment: Mapping[str, str], *wiring: Cached) -> Iterator[None]:
+    """A function started cold with ``environment``: its cached AWS clients and ``wiring`` (the
+    module's cached builders) are built anew inside the block, and dropped again after it."""
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    caches = (*CLIENT_FACTORIES, *wiring)
+    for cache in caches:
+        cache.cache_clear()
+    try:
+        yield
+    finally:
+        for cache in caches:
+            cache.cache_clear()
 
 
 def create_messages_table(client: DynamoDBClient, name: str = TABLE) -> str:

@@ -30,7 +30,7 @@ from mmsrelay.events.publisher import (
 from mmsrelay.events.settings import EventSettings
 from mmsrelay.events.translate import MAX_ENTRY_BYTES, EventEntry, event_id_of
 from mmsrelay.settings import SettingsError
-from tests.integration.conftest import REGION
+from tests.integration.conftest import REGION, cold_function
 from tests.support import LambdaContextStub, MetricsRecorder, load_event
 
 if TYPE_CHECKING:
@@ -43,12 +43,9 @@ EVENT_TYPES = ["MMS Received", "MMS Sent", "MMS Send Failed", "MMS Status Change
 
 
 @pytest.fixture
-def caches() -> Iterator[None]:
-    clients.events_client.cache_clear()
-    wiring.stream_events.cache_clear()
-    yield
-    clients.events_client.cache_clear()
-    wiring.stream_events.cache_clear()
+def caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    with cold_function(monkeypatch, {}, wiring.stream_events):
+        yield
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from gatewaysim import images
 from gatewaysim.media_host import MediaHost
 from mmsrelay import aws as clients
 from mmsrelay.inbound import wiring
-from tests.integration.conftest import REGION, create_messages_table
+from tests.integration.conftest import REGION, cold_function, create_messages_table
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 
 BUCKET = "media"
@@ -63,20 +63,8 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
         "WEBHOOK_CREDENTIALS_SECRET_ARN": secret_arn,
         "MAX_WEBHOOK_BODY_BYTES": "262144",
     }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    for factory in (
-        clients.dynamodb_client,
-        clients.s3_client,
-        clients.sqs_client,
-        clients.secretsmanager_client,
-        wiring.inbound_webhook,
-        wiring.media_retry,
-    ):
-        factory.cache_clear()
-    yield {"dynamodb": dynamodb, "s3": s3, "sqs": sqs, "queue_url": queue_url}
-    wiring.inbound_webhook.cache_clear()
-    wiring.media_retry.cache_clear()
+    with cold_function(monkeypatch, environment, wiring.inbound_webhook, wiring.media_retry):
+        yield {"dynamodb": dynamodb, "s3": s3, "sqs": sqs, "queue_url": queue_url}
 
 
 def count_dynamodb_writes() -> Counter[str]:

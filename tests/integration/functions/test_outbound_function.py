@@ -17,9 +17,8 @@ from functions.outbound import app as outbound_app
 from gatewaysim import images
 from gatewaysim.http_api import HttpFault
 from gatewaysim.simulator import GatewaySimulator
-from mmsrelay import aws as clients
 from mmsrelay.outbound import wiring
-from tests.integration.conftest import REGION, TABLE, create_messages_table
+from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import LambdaContextStub, load_event
 
 BUCKET = "media"
@@ -73,22 +72,10 @@ def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyP
         "RECEIPT_TIMEOUT_HOURS": "72",
         "MESSAGE_RETENTION_DAYS": "30",
     }
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    for factory in (
-        clients.dynamodb_client,
-        clients.s3_client,
-        clients.sqs_client,
-        clients.secretsmanager_client,
-    ):
-        factory.cache_clear()
-    wiring.outbound_relay.cache_clear()
-    wiring.link_resolver.cache_clear()
     simulator.http_api.clear()
     simulator.mm4.clear()
-    yield {"dynamodb": dynamodb, "s3": s3}
-    wiring.outbound_relay.cache_clear()
-    wiring.link_resolver.cache_clear()
+    with cold_function(monkeypatch, environment, wiring.outbound_relay, wiring.link_resolver):
+        yield {"dynamodb": dynamodb, "s3": s3}
 
 
 def sqs_event(*jobs: dict[str, Any]) -> dict[str, Any]:

@@ -12,12 +12,11 @@ import pytest
 
 from functions.no_receipt import app as no_receipt_app
 from functions.receipts import app as receipts_app
-from mmsrelay import aws as clients
 from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult, Transport
 from mmsrelay.outbound.mm4.ids import mm4_message_key
 from mmsrelay.receipts import wiring
 from mmsrelay.storage.outbound import OutboundRepository
-from tests.integration.conftest import REGION, TABLE, create_messages_table
+from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 
 GUID = "11111111-2222-4333-8444-555555555555"  # the submit's GUID in events/dlr_*.json
@@ -30,23 +29,14 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
         Name="webhook", SecretString=json.dumps({"username": EVENT_USERNAME, "password": EVENT_PASSWORD})
     )["ARN"]
-    for name, value in {
+    environment = {
         "MESSAGES_TABLE_NAME": TABLE,
         "WEBHOOK_CREDENTIALS_SECRET_ARN": secret,
         "MAX_WEBHOOK_BODY_BYTES": "262144",
         "RECEIPT_GUID_FIELD": "transactionGUID",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for factory in (
-        clients.dynamodb_client,
-        clients.secretsmanager_client,
-        wiring.receipt_webhook,
-        wiring.no_receipt_sweep,
-    ):
-        factory.cache_clear()
-    yield dynamodb
-    wiring.receipt_webhook.cache_clear()
-    wiring.no_receipt_sweep.cache_clear()
+    }
+    with cold_function(monkeypatch, environment, wiring.receipt_webhook, wiring.no_receipt_sweep):
+        yield dynamodb
 
 
 def post(name: str, change: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:

@@ -26,7 +26,7 @@ from mmsrelay.query import wiring
 from mmsrelay.query.messages import DynamoMessageStore
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.messages import MessageRepository, StoredMedia
-from tests.integration.conftest import REGION, TABLE, create_messages_table
+from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import LambdaContextStub, load_event
 
 if TYPE_CHECKING:
@@ -53,18 +53,15 @@ def deployed(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
     create_messages_table(dynamodb)
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET)
-    for name, value in {
+    environment = {
         "POWERTOOLS_SERVICE_NAME": "mms-relay",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "MESSAGES_TABLE_NAME": TABLE,
         "MEDIA_BUCKET_NAME": BUCKET,
         "DEFAULT_COUNTRY_CODE": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for factory in (clients.dynamodb_client, clients.s3_client, wiring.query_api):
-        factory.cache_clear()
-    yield {"dynamodb": dynamodb, "s3": s3}
-    wiring.query_api.cache_clear()
+    }
+    with cold_function(monkeypatch, environment, wiring.query_api):
+        yield {"dynamodb": dynamodb, "s3": s3}
 
 
 def invoke(event: dict[str, Any]) -> tuple[int, Any]:
