@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import socketserver
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +47,21 @@ class LambdaContextStub:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+@contextlib.contextmanager
+def serving(
+    server: socketserver.BaseServer, stop_wait: float = 5.0, stopping: threading.Event | None = None
+) -> Iterator[None]:
+    """Serves ``server`` from a daemon thread for the block; then sets ``stopping`` (waking handlers
+    that wait on it), stops and closes the server, and joins the thread (at most ``stop_wait`` s)."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        if stopping is not None:
+            stopping.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=stop_wait)

@@ -25,6 +25,7 @@ import pytest
 from devstack.tls import issue_local_certificate
 from gatewaysim import GatewaySimulator, MoMessage, MoSender, images
 from gatewaysim.mo import AttachmentsFormat, Method
+from tests.support import serving
 
 USER = "aerialink"
 PASSWORD = "s3cret:with colon é"
@@ -121,16 +122,10 @@ def recording_webhook(tls: ssl.SSLContext | None = None) -> Iterator[Recorder]:
     server = _RecordingServer(recorder)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     scheme = "https" if tls is not None else "http"
     recorder.url = scheme + "://127.0.0.1:" + str(server.server_address[1]) + "/webhooks/aerialink/mo"
-    try:
+    with serving(server):
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5.0)
 
 
 @pytest.fixture

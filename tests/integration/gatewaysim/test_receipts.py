@@ -41,6 +41,7 @@ from gatewaysim import (
     reports_for_mm4,
 )
 from gatewaysim.receipts import MAX_DELAY_S, MAX_POSTS, TypeCase, post_raw
+from tests.support import serving
 
 USER = "aerialink-dlr"
 PASSWORD = "dlr:pässword"
@@ -139,15 +140,9 @@ def receiver() -> Iterator[Receiver]:
     """A recording receiver on a free 127.0.0.1 port, stopped after the test."""
     log = Receiver()
     server = _Server(log)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     log.url = "http://127.0.0.1:" + str(server.server_address[1]) + "/dlr/http"
-    try:
+    with serving(server):
         yield log
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5.0)
 
 
 @pytest.fixture

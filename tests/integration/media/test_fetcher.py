@@ -27,6 +27,7 @@ from mmsrelay.media.errors import (
 )
 from mmsrelay.media.fetcher import DEFAULT_CHUNK_SIZE, MediaFetcher, pinned_pool
 from mmsrelay.media.url_guard import FetchPolicy, IPAddress, ParsedTarget
+from tests.support import serving
 
 MIB = 1024 * 1024
 MAGIC = {
@@ -178,15 +179,8 @@ class Server:
 
 def _serve(context: ssl.SSLContext | None) -> Iterator[Server]:
     httpd = _MediaServer(context)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(httpd, STOP_WAIT, httpd.stopping):
         yield Server(httpd, "https" if context else "http")
-    finally:
-        httpd.stopping.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=STOP_WAIT)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSen
 from mmsrelay.outbound.https import AerialinkHttpClient, HttpApiSettings, session_factory
 from mmsrelay.outbound.https.answers import NO_GUID
 from mmsrelay.outbound.message import GatewayCredentials, OutboundAttachment, OutboundMessage
+from tests.support import serving
 
 CREDENTIALS = GatewayCredentials("key-1234", "s3cr3t-pa55", "mm4user", "mm4-password")
 GUID = "6C5B1A2E-9D3F-4E8A-B7C6-0D1E2F3A4B5C"
@@ -169,15 +170,8 @@ class Gateway:
 
 def _serve(context: ssl.SSLContext | None, certificate: ServerCertificate) -> Iterator[Gateway]:
     httpd = _GatewayServer(context)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with serving(httpd, STOP_WAIT, httpd.stopping):
         yield Gateway(httpd, certificate)
-    finally:
-        httpd.stopping.set()
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=STOP_WAIT)
 
 
 @pytest.fixture
