@@ -9,6 +9,7 @@ from mmsrelay.media.content_types import (
     SNIFF_BYTES,
     extension_for,
     is_allowed,
+    needs_sniffing,
     normalize_content_type,
     resolve_content_type,
     sniff,
@@ -206,3 +207,22 @@ def test_unacceptable_content_type_is_refused(header: str | None, prefix: bytes,
 
     # Then it is refused with its reason
     assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, True),
+        ("", True),
+        ("not a type", True),
+        ("Application/Octet-Stream; charset=binary", True),
+        ("image/jpeg", False),
+        ("IMAGE/JPG", False),
+        ("text/html", False),
+    ],
+)
+def test_only_a_header_that_says_nothing_needs_sniffing(header: str | None, expected: bool) -> None:
+    # Given a Content-Type header (or none)
+    # When asked whether the body must be sniffed
+    # Then only a missing, malformed or octet-stream header says yes (a refused type is still specific)
+    assert needs_sniffing(header) is expected

@@ -118,6 +118,11 @@ def sniff(prefix: bytes) -> str | None:
     return next((kind for magic, kind in _MAGIC if upper.startswith(magic)), None)
 
 
+def needs_sniffing(header: str | None) -> bool:
+    """Tell whether a Content-Type header says nothing about the body (missing, malformed, octet-stream)."""
+    return normalize_content_type(header) in (None, OCTET_STREAM)
+
+
 def resolve_content_type(header: str | None, prefix: bytes) -> str:
     """Decide the content type of a body from its header, sniffing ``prefix`` when the header says nothing.
 

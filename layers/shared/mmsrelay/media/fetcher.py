@@ -30,12 +30,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from mmsrelay.media.content_types import (
-    OCTET_STREAM,
-    SNIFF_BYTES,
-    normalize_content_type,
-    resolve_content_type,
-)
+from mmsrelay.media.content_types import SNIFF_BYTES, needs_sniffing, resolve_content_type
 from mmsrelay.media.errors import (
     BlockedMediaUrl,
     MediaError,
@@ -311,10 +306,7 @@ class MediaFetcher:
         if length is not None and length > self._policy.max_bytes:
             raise _logged(MediaTooLarge("too_large", f"Content-Length passes {self._policy.max_bytes} bytes"), target)
         header = response.headers.get("Content-Type")
-        declared = normalize_content_type(header)
-        prefix = b""
-        if declared is None or declared == OCTET_STREAM:
-            prefix = self._read_prefix(response, target, deadline)
+        prefix = self._read_prefix(response, target, deadline) if needs_sniffing(header) else b""
         try:
             content_type = resolve_content_type(header, prefix)
         except MediaError as error:

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.media.content_types import extension_for, is_allowed, normalize_content_type, sniff
+from mmsrelay.media.content_types import OCTET_STREAM, SNIFF_BYTES, extension_for, needs_sniffing, resolve_content_type
+from mmsrelay.media.errors import UnsupportedMediaType
 from mmsrelay.media.ports import MediaSink, MediaSource
 from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
 from mmsrelay.outbound.job import OutboundJob, S3Media, UrlMedia
@@ -27,7 +28,7 @@ from mmsrelay.outbound.message import OutboundAttachment
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-_SNIFF_RANGE = "bytes=0-31"
+_SNIFF_RANGE = f"bytes=0-{SNIFF_BYTES - 1}"
 T = TypeVar("T")
 
 
@@ -55,7 +56,7 @@ class OutboundMedia:
             return ()
         (item,) = job.media
         if isinstance(item, UrlMedia) and len(item.url) <= MMS_URL_LIMIT:
-            return (OutboundAttachment("application/octet-stream", _name_of(item.url), url=item.url),)
+            return (OutboundAttachment(OCTET_STREAM, _name_of(item.url), url=item.url),)
         if isinstance(item, UrlMedia):
             key, content_type = self._copy_to_bucket(item.url, message_id, 0)
         else:
@@ -85,13 +86,13 @@ class OutboundMedia:
         head = self._s3_call(lambda: self._s3.head_object(Bucket=item.bucket, Key=item.key))
         if head["ContentLength"] > self._max_bytes:
             raise PermanentSendError("media_too_large", f"{head['ContentLength']} bytes")
-        content_type = normalize_content_type(head.get("ContentType"))
-        if content_type in (None, "application/octet-stream"):
+        header = head.get("ContentType")
+        prefix = b""
+        if needs_sniffing(header):
             prefix = self._s3_call(lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key, Range=_SNIFF_RANGE))[
                 "Body"
             ].read()
-            content_type = sniff(prefix)
-        return item.key, _allowed(content_type)
+        return item.key, _resolved(header, prefix)
 
     def _read_object(self, item: S3Media, limit: int) -> tuple[bytes, str]:
         self._owned(item)
@@ -100,10 +101,7 @@ class OutboundMedia:
             answer["Body"].close()
             raise PermanentSendError("media_too_large", "the message's media exceeds the size limit")
         data = answer["Body"].read()
-        content_type = normalize_content_type(answer.get("ContentType"))
-        if content_type in (None, "application/octet-stream"):
-            content_type = sniff(data[:32])
-        return data, _allowed(content_type)
+        return data, _resolved(answer.get("ContentType"), data[:SNIFF_BYTES])
 
     def _s3_call(self, call: Callable[[], T]) -> T:
         try:
@@ -138,10 +136,12 @@ class OutboundMedia:
         return stored.key, stored.content_type
 
 
-def _allowed(content_type: str | None) -> str:
-    if content_type is None or not is_allowed(content_type):
-        raise PermanentSendError("type_not_allowed", "media type not allowed for MMS")
-    return content_type
+def _resolved(header: str | None, prefix: bytes) -> str:
+    """The media's allow-listed type (``resolve_content_type``), refused as a permanent send error."""
+    try:
+        return resolve_content_type(header, prefix)
+    except UnsupportedMediaType:
+        raise PermanentSendError("type_not_allowed", "media type not allowed for MMS") from None
 
 
 def _name_of(url: str) -> str:
