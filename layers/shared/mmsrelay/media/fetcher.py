@@ -124,11 +124,6 @@ class MediaDownload:
         return self._target.url
 
     @property
-    def final_host(self) -> str:
-        """The host finally fetched from, safe to log."""
-        return self._target.host
-
-    @property
     def bytes_read(self) -> int:
         """Body bytes handed out so far."""
         return self._bytes_read

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from mmsrelay.media.store import StoredObject
+if TYPE_CHECKING:
+    from mmsrelay.media.store import StoredObject
 
 
 class Download(Protocol):

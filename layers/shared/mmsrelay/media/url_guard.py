@@ -110,10 +110,6 @@ class FetchPolicy:
         *,
         allow_insecure: bool,
         max_bytes: int,
-        connect_timeout: float = 3.0,
-        read_timeout: float = 10.0,
-        total_timeout: float = 30.0,
-        max_redirects: int = 3,
         ca_bundle: str | None = None,
     ) -> "FetchPolicy":
         """Build a policy from a comma-separated host list such as ``"mms.aerialink.net,.example.net"``."""
@@ -121,10 +117,6 @@ class FetchPolicy:
             allowed_hosts=tuple(entry.strip() for entry in allowed_hosts.split(",") if entry.strip()),
             allow_insecure=allow_insecure,
             max_bytes=max_bytes,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            total_timeout=total_timeout,
-            max_redirects=max_redirects,
             ca_bundle=ca_bundle,
         )
 
