@@ -16,13 +16,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mmsrelay.clock import iso_time
 from mmsrelay.outbound.errors import PermanentSendError
+from mmsrelay.outbound.message import MMS_URL_LIMIT
 from mmsrelay.storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-MMS_URL_LIMIT = 160  # the gateway's mmsURL field
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
 PRESIGNED_SECONDS = 300
 
@@ -53,7 +53,7 @@ class MediaLinks:
         token = secrets.token_urlsafe(16)
         url = f"{self._base_url}/m/{token}"
         if len(url) > MMS_URL_LIMIT:
-            raise PermanentSendError("link_too_long", f"media link is {len(url)} characters (limit 160)")
+            raise PermanentSendError("link_too_long", f"media link is {len(url)} characters (limit {MMS_URL_LIMIT})")
         now = self._clock()
         try:
             self._dynamodb.put_item(

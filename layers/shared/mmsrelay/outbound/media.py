@@ -22,8 +22,8 @@ from mmsrelay.media.errors import UnsupportedMediaType
 from mmsrelay.media.ports import MediaSink, MediaSource
 from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
 from mmsrelay.outbound.job import OutboundJob, S3Media, UrlMedia
-from mmsrelay.outbound.links import MMS_URL_LIMIT, MediaLinks
-from mmsrelay.outbound.message import OutboundAttachment
+from mmsrelay.outbound.links import MediaLinks
+from mmsrelay.outbound.message import MMS_URL_LIMIT, OutboundAttachment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

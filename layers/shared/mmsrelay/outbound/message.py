@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from typing import Literal
 
 Transport = Literal["https", "mm4"]
+# The longest URL the gateway's HTTPS API takes as ``mmsURL``.
+MMS_URL_LIMIT = 160
 
 
 @dataclass(frozen=True)
 class OutboundAttachment:
     """One attachment, ready for a transport.
 
-    MM4 carries the bytes (``data``); the HTTPS API carries a public URL of at most 160
-    characters (``url``) that the gateway fetches itself. ``name`` is a file name such as
+    MM4 carries the bytes (``data``); the HTTPS API carries a public URL of at most
+    ``MMS_URL_LIMIT`` characters (``url``) that the gateway fetches itself. ``name`` is a file name such as
     ``1.jpg``, used for Content-Location.
     """
 

@@ -33,17 +33,15 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
 from mmsrelay.outbound.https.answers import interpret
-from mmsrelay.outbound.message import GatewayCredentials, OutboundMessage, SendResult
+from mmsrelay.outbound.message import MMS_URL_LIMIT, GatewayCredentials, OutboundMessage, SendResult
 from mmsrelay.phone import mask
 
 _log = logging.getLogger(__name__)
 
 USER_AGENT: Final = "mms-relay/1"
 MAX_ANSWER_BYTES: Final = 64 * 1024
-MAX_NUMBER_DIGITS: Final = 15
 MAX_TEXT: Final = 160
 MAX_SUBJECT: Final = 40
-MAX_MMS_URL: Final = 160
 _NUMBER: Final = re.compile(r"\+?([0-9]{3,15})")
 _CHAIN_LIMIT: Final = 32
 
@@ -115,8 +113,8 @@ def form_fields(message: OutboundMessage) -> dict[str, str]:
     url = message.attachments[0].url
     if not url:
         raise PermanentSendError("https_cannot_carry", "the attachment has no public URL")
-    if len(url) > MAX_MMS_URL:
-        raise PermanentSendError("https_cannot_carry", "the attachment URL is over 160 characters")
+    if len(url) > MMS_URL_LIMIT:
+        raise PermanentSendError("https_cannot_carry", f"the attachment URL is over {MMS_URL_LIMIT} characters")
     fields["mmsURL"] = url
     if message.subject:
         fields["mmsSubject"] = message.subject
