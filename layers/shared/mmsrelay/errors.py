@@ -5,6 +5,13 @@ and one border per entry point turns them into an answer. Code decides on the ty
 message text.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
+
 
 class MmsRelayError(Exception):
     """Base of every error this package raises on purpose."""
@@ -16,3 +23,8 @@ class PermanentError(MmsRelayError):
 
 class TransientError(MmsRelayError):
     """The same request may succeed later (timeouts, throttling, a peer's 5xx)."""
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code a ``ClientError`` carries (``""`` when it carries none)."""
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import MmsRelayError, PermanentError, TransientError
+from mmsrelay.errors import MmsRelayError, PermanentError, TransientError, error_code
 from mmsrelay.events.translate import MAX_ENTRY_BYTES, SOURCE, EventEntry, MalformedStreamRecord, translate
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.phone import mask
@@ -98,7 +98,7 @@ class EventBridgeBus:
 
 
 def _call_error(error: ClientError) -> MmsRelayError:
-    code = str(error.response.get("Error", {}).get("Code", ""))
+    code = error_code(error)
     status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in TRANSIENT_CODES or status == 429 or status >= 500:
         return EventsUnavailable(code or str(status))

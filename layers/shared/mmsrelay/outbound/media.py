@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mmsrelay.errors import error_code
 from mmsrelay.media.content_types import OCTET_STREAM, SNIFF_BYTES, extension_for, needs_sniffing, resolve_content_type
 from mmsrelay.media.errors import UnsupportedMediaType
 from mmsrelay.media.ports import MediaSink, MediaSource
@@ -107,7 +108,7 @@ class OutboundMedia:
         try:
             return call()
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
+            code = error_code(error)
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise PermanentSendError("media_not_found", "no such S3 object") from error
             if code in ("AccessDenied", "403"):

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mmsrelay.errors import error_code
 from mmsrelay.phone import mask
-from mmsrelay.storage.errors import StorageUnavailable, error_code, translated
+from mmsrelay.storage.errors import StorageUnavailable, translated
 from mmsrelay.storage.items import MEDIA_FAILED, MEDIA_STORED, transaction_key
 from mmsrelay.storage.outbound import message_key
 from mmsrelay.webhooks.errors import WebhookRequestError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from mmsrelay.errors import TransientError
+from mmsrelay.errors import TransientError, error_code
 
 
 class StorageUnavailable(TransientError):
@@ -21,10 +21,6 @@ RETRYABLE_CODES = frozenset(
         "TransactionConflictException",
     }
 )
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def retryable_code(error: ClientError) -> bool:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mmsrelay.clock import iso_time
+from mmsrelay.errors import error_code
 from mmsrelay.inbound.message import InboundMessage
 from mmsrelay.storage import items
-from mmsrelay.storage.errors import StorageUnavailable, error_code, translated
+from mmsrelay.storage.errors import StorageUnavailable, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -18,7 +18,7 @@ from mmsrelay.clock import iso_time
 from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
 from mmsrelay.outbound.mm4.ids import mm4_message_key
 from mmsrelay.status import RANK
-from mmsrelay.storage.errors import StorageUnavailable, retryable_code
+from mmsrelay.storage.errors import StorageUnavailable, retryable_code, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -264,7 +264,7 @@ class OutboundRepository:
             operation(**request)
         except ClientError as error:
             if retryable_code(error):
-                raise StorageUnavailable(str(error.response.get("Error", {}).get("Code", ""))) from error
+                raise translated(error) from error
             raise
         except BotoCoreError as error:
             raise StorageUnavailable("dynamodb unreachable") from error
