@@ -30,6 +30,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
+from mmsrelay.errors import causes
 from mmsrelay.media.content_types import SNIFF_BYTES, needs_sniffing, resolve_content_type
 from mmsrelay.media.errors import (
     BlockedMediaUrl,
@@ -173,12 +174,7 @@ class MediaDownload:
             raise _logged(MediaTooLarge("too_large", f"body passed {self._policy.max_bytes} bytes"), self._target)
 
     def _read1(self, amount: int) -> bytes:
-        remaining = _remaining(self._deadline, self._clock, self._target)
-        _set_read_timeout(self._response, min(self._policy.read_timeout, remaining))
-        try:
-            return self._response.read1(amount)
-        except Exception as error:
-            raise _logged(_translate(error), self._target) from None
+        return _read_some(self._response, amount, self._policy, self._deadline, self._clock, self._target)
 
 
 class MediaFetcher:
@@ -320,12 +316,7 @@ class MediaFetcher:
     def _read_prefix(self, response: BaseHTTPResponse, target: ParsedTarget, deadline: float) -> bytes:
         prefix = bytearray()
         while len(prefix) < SNIFF_BYTES:
-            remaining = _remaining(deadline, self._clock, target)
-            _set_read_timeout(response, min(self._policy.read_timeout, remaining))
-            try:
-                data = response.read1(SNIFF_BYTES - len(prefix))
-            except Exception as error:
-                raise _logged(_translate(error), target) from None
+            data = _read_some(response, SNIFF_BYTES - len(prefix), self._policy, deadline, self._clock, target)
             if not data:
                 break
             prefix += data
@@ -354,16 +345,24 @@ def _translate(error: BaseException) -> MediaError:
 
 
 def _caused_by_verification(error: BaseException) -> bool:
-    seen: list[BaseException] = []
-    pending: list[BaseException] = [error]
-    while pending and len(seen) < 10:
-        current = pending.pop()
-        if isinstance(current, ssl.SSLCertVerificationError | CertificateError):
-            return True
-        seen.append(current)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        pending.extend(link for link in (current.__cause__, current.__context__) if link is not None)
-    return False
+    return any(isinstance(cause, ssl.SSLCertVerificationError | CertificateError) for cause in causes(error))
+
+
+def _read_some(
+    response: BaseHTTPResponse,
+    amount: int,
+    policy: FetchPolicy,
+    deadline: float,
+    clock: Callable[[], float],
+    target: ParsedTarget,
+) -> bytes:
+    """Up to ``amount`` body bytes, waiting no longer than the read timeout or the total deadline."""
+    remaining = _remaining(deadline, clock, target)
+    _set_read_timeout(response, min(policy.read_timeout, remaining))
+    try:
+        return response.read1(amount)
+    except Exception as error:
+        raise _logged(_translate(error), target) from None
 
 
 def _remaining(deadline: float, clock: Callable[[], float], target: ParsedTarget) -> float:

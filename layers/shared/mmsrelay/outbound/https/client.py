@@ -31,6 +31,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
+from mmsrelay.errors import causes
 from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
 from mmsrelay.outbound.https.answers import interpret
 from mmsrelay.outbound.message import MMS_URL_LIMIT, GatewayCredentials, OutboundMessage, SendResult
@@ -43,7 +44,6 @@ MAX_ANSWER_BYTES: Final = 64 * 1024
 MAX_TEXT: Final = 160
 MAX_SUBJECT: Final = 40
 _NUMBER: Final = re.compile(r"\+?([0-9]{3,15})")
-_CHAIN_LIMIT: Final = 32
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,7 @@ def _read_bounded(chunks: Iterator[bytes], deadline: float) -> bytes:
 
 def _translate(error: requests.RequestException) -> SendError:
     """A requests failure as a send error, decided on exception types, never on their text."""
-    chain = list(_chain(error))
+    chain = list(causes(error))
     if isinstance(error, requests.exceptions.SSLError):
         if any(isinstance(cause, ssl.SSLCertVerificationError | CertificateError) for cause in chain):
             return PermanentSendError("tls_verification_failed", "the gateway's certificate was not trusted")
@@ -258,20 +258,6 @@ def _translate(error: requests.RequestException) -> SendError:
     if timed_out:
         return TransientSendError("timeout", "no answer from the gateway in time")
     return TransientSendError("connection_error", "connection to the gateway failed")
-
-
-def _chain(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and what caused it: ``__cause__``, ``__context__``, urllib3's ``reason``, ``args``."""
-    seen: set[int] = set()
-    pending = [error]
-    while pending and len(seen) < _CHAIN_LIMIT:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
-        pending.extend(item for item in linked if isinstance(item, BaseException))
 
 
 def _elapsed_ms(started: float) -> int:
