@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final, Literal
 
 from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
@@ -225,9 +226,6 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
 
     None when absent or unreadable; a date in the past gives 0.
     """
-    # Imported here: only throttled answers carry a date, and the email package costs every cold start.
-    from email.utils import parsedate_to_datetime  # noqa: PLC0415
-
     if value is None or not value.strip():
         return None
     value = value.strip()
