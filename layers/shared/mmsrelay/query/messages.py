@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from mmsrelay.errors import error_code
 from mmsrelay.phone import mask
-from mmsrelay.storage.errors import StorageUnavailable, translated
+from mmsrelay.storage.errors import StorageUnavailable, dynamodb_call
 from mmsrelay.storage.items import MEDIA_FAILED, MEDIA_STORED, transaction_key
 from mmsrelay.storage.outbound import message_key
 from mmsrelay.webhooks.errors import WebhookRequestError
@@ -459,7 +459,7 @@ class DynamoMessageStore:
             for attempt in range(self._batch_attempts):
                 if attempt:
                     self._sleep(BATCH_GET_BACKOFF_SECONDS * 2 ** (attempt - 1))
-                answer = self._call(self._client.batch_get_item, RequestItems=pending)
+                answer = dynamodb_call(self._client.batch_get_item, RequestItems=pending)
                 for raw in answer.get("Responses", {}).get(self._table, []):
                     item = plain_item(raw)
                     found[str(item["pk"]).removeprefix("TX#")] = item
@@ -485,7 +485,7 @@ class DynamoMessageStore:
         if start is not None:
             request["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
         try:
-            answer = self._call(self._client.query, **request)
+            answer = dynamodb_call(self._client.query, **request)
         except ClientError as error:
             if start is not None and error_code(error) == "ValidationException":
                 raise InvalidCursor("refused as a start key") from error
@@ -497,17 +497,8 @@ class DynamoMessageStore:
         )
 
     def _get(self, key: Mapping[str, Any]) -> Item | None:
-        item = self._call(self._client.get_item, TableName=self._table, Key=key).get("Item")
+        item = dynamodb_call(self._client.get_item, TableName=self._table, Key=key).get("Item")
         return plain_item(item) if item else None
-
-    @staticmethod
-    def _call(operation: Callable[..., Any], **request: Any) -> Any:
-        try:
-            return operation(**request)
-        except ClientError as error:
-            raise translated(error) from error
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
 
 
 class S3MediaLinks:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mmsrelay.errors import TransientError, error_code
+
+T = TypeVar("T")
 
 
 class StorageUnavailable(TransientError):
@@ -33,3 +38,27 @@ def translated(error: ClientError) -> Exception:
     if retryable_code(error):
         return StorageUnavailable(error_code(error))
     return error
+
+
+class ConditionFailed(Exception):
+    """The write's condition did not hold; ``item`` is the item as it was, when the call asked for it."""
+
+    def __init__(self, item: Mapping[str, Any]) -> None:
+        super().__init__("the condition did not hold")
+        self.item = item
+
+
+def dynamodb_call(operation: Callable[..., T], **request: Any) -> T:
+    """``operation(**request)`` with botocore's errors translated at the repository's border.
+
+    A refused condition raises :class:`ConditionFailed`; throttling, 5xx and no answer at all
+    raise :class:`StorageUnavailable`; anything else (a bug in the request) is raised as it came.
+    """
+    try:
+        return operation(**request)
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            raise ConditionFailed(cast("Mapping[str, Any]", error.response.get("Item", {}))) from error
+        raise translated(error) from error
+    except BotoCoreError as error:
+        raise StorageUnavailable("dynamodb unreachable") from error

@@ -10,15 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
-
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import TYPE_CHECKING, Any
 
 from mmsrelay.clock import iso_time
-from mmsrelay.errors import error_code
 from mmsrelay.inbound.message import InboundMessage
 from mmsrelay.storage import items
-from mmsrelay.storage.errors import StorageUnavailable, translated
+from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -53,18 +50,15 @@ class MessageRepository:
     def add_inbound(self, message: InboundMessage) -> Inserted | AlreadyStored:
         """Stores a new inbound message once: a repeat of the same transaction changes nothing."""
         try:
-            self._client.put_item(
+            dynamodb_call(
+                self._client.put_item,
                 TableName=self._table,
                 Item=items.inbound_item(message, self._retention),
                 ConditionExpression="attribute_not_exists(pk)",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return AlreadyStored(cast("Mapping[str, Any]", error.response.get("Item", {})))
-            raise translated(error) from error
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
+        except ConditionFailed as refused:
+            return AlreadyStored(refused.item)
         return Inserted()
 
     def record_media_stored(self, transaction_guid: str, index: int, media: StoredMedia, at: datetime) -> bool:
@@ -101,18 +95,14 @@ class MessageRepository:
         Read only by the retry worker, so that a job made redundant by a later success does not
         fetch the media again; the webhook's path never reads before it writes.
         """
-        try:
-            answer = self._client.get_item(
-                TableName=self._table,
-                Key=items.transaction_key(transaction_guid),
-                ProjectionExpression=f"media[{int(index)}].#status",
-                ExpressionAttributeNames={"#status": "status"},
-                ConsistentRead=True,
-            )
-        except ClientError as error:
-            raise translated(error) from error
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
+        answer = dynamodb_call(
+            self._client.get_item,
+            TableName=self._table,
+            Key=items.transaction_key(transaction_guid),
+            ProjectionExpression=f"media[{int(index)}].#status",
+            ExpressionAttributeNames={"#status": "status"},
+            ConsistentRead=True,
+        )
         # The projection leaves a one-element list holding only that attachment's status.
         projected = answer.get("Item", {}).get("media", {}).get("L", [])
         return any(entry.get("M", {}).get("status", {}).get("S") == items.MEDIA_PENDING for entry in projected)
@@ -125,7 +115,8 @@ class MessageRepository:
         attribute_values = {f":v{n}": value for n, value in enumerate(values.values())}
         attribute_values[":pending"] = {"S": items.MEDIA_PENDING}
         try:
-            self._client.update_item(
+            dynamodb_call(
+                self._client.update_item,
                 TableName=self._table,
                 Key=items.transaction_key(transaction_guid),
                 UpdateExpression=f"SET {assignments}",
@@ -133,10 +124,6 @@ class MessageRepository:
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=attribute_values,
             )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise translated(error) from error
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
+        except ConditionFailed:
+            return False
         return True

@@ -12,13 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from mmsrelay.clock import iso_time
 from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
 from mmsrelay.outbound.mm4.ids import mm4_message_key
 from mmsrelay.status import RANK
-from mmsrelay.storage.errors import StorageUnavailable, retryable_code, translated
+from mmsrelay.storage.errors import dynamodb_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,7 +53,7 @@ class OutboundRepository:
 
     def record_invalid(self, message_id: str, raw_body: str, errors: Sequence[str], at: datetime) -> None:
         """Keeps a job that could not be read, failed, with its body and what was wrong."""
-        self._call(
+        dynamodb_call(
             self._client.update_item,
             TableName=self._table,
             Key=message_key(message_id),
@@ -84,7 +82,7 @@ class OutboundRepository:
 
         ``transport`` is the one the job asked for, ``auto`` included.
         """
-        self._call(
+        dynamodb_call(
             self._client.update_item,
             TableName=self._table,
             Key=message_key(message_id),
@@ -165,7 +163,7 @@ class OutboundRepository:
         items += [
             self._transaction_upsert(message, result.transport, guid, numbers, at) for guid, numbers in by_guid.items()
         ]
-        self._call(self._client.transact_write_items, TransactItems=items)
+        dynamodb_call(self._client.transact_write_items, TransactItems=items)
 
     def _transaction_upsert(
         self, message: OutboundMessage, transport: Transport, guid: str, numbers: list[str], at: datetime
@@ -246,7 +244,7 @@ class OutboundRepository:
         if code:
             expression += ", lastError = :error"
             values[":error"] = {"M": {"code": {"S": code}, "detail": {"S": detail[:500]}, "at": {"S": iso_time(at)}}}
-        self._call(
+        dynamodb_call(
             self._client.update_item,
             TableName=self._table,
             Key=message_key(message_id),
@@ -257,14 +255,3 @@ class OutboundRepository:
 
     def _expires(self, at: datetime) -> str:
         return str(int((at + self._retention).timestamp()))
-
-    @staticmethod
-    def _call(operation: Any, **request: Any) -> None:
-        try:
-            operation(**request)
-        except ClientError as error:
-            if retryable_code(error):
-                raise translated(error) from error
-            raise
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error

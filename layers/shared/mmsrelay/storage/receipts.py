@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from mmsrelay.clock import iso_time
 from mmsrelay.errors import error_code
 from mmsrelay.status import RANK
-from mmsrelay.storage.errors import StorageUnavailable, translated
+from mmsrelay.storage.errors import ConditionFailed, dynamodb_call, translated
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -86,7 +86,8 @@ class ReceiptRepository:
         if rank >= FINAL_RANK:
             expression += " REMOVE gsi2pk, gsi2sk"  # no longer awaiting a receipt
         try:
-            answer = self._client.update_item(
+            answer = dynamodb_call(
+                self._client.update_item,
                 TableName=self._table,
                 Key=transaction_key(guid),
                 UpdateExpression=expression,
@@ -103,37 +104,29 @@ class ReceiptRepository:
                 },
                 ReturnValues="UPDATED_NEW",
             )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise translated(error) from error
+        except ConditionFailed:
             self._append(guid, event)
             return "kept_in_history"
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
         self._trim(guid, answer.get("Attributes", {}))
         return "advanced"
 
     def _append(self, guid: str, event: StatusEvent) -> None:
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=transaction_key(guid),
-                UpdateExpression=(
-                    "SET entity = if_not_exists(entity, :tx), transactionGuid = if_not_exists(transactionGuid, :guid),"
-                    " history = list_append(if_not_exists(history, :empty), :event)"
-                ),
-                ExpressionAttributeValues={
-                    ":tx": {"S": "transaction"},
-                    ":guid": {"S": guid},
-                    ":empty": {"L": []},
-                    ":event": {"L": [event.as_item()]},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as error:
-            raise translated(error) from error
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
+        answer = dynamodb_call(
+            self._client.update_item,
+            TableName=self._table,
+            Key=transaction_key(guid),
+            UpdateExpression=(
+                "SET entity = if_not_exists(entity, :tx), transactionGuid = if_not_exists(transactionGuid, :guid),"
+                " history = list_append(if_not_exists(history, :empty), :event)"
+            ),
+            ExpressionAttributeValues={
+                ":tx": {"S": "transaction"},
+                ":guid": {"S": guid},
+                ":empty": {"L": []},
+                ":event": {"L": [event.as_item()]},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
         self._trim(guid, answer.get("Attributes", {}))
 
     def _trim(self, guid: str, attributes: Mapping[str, Any]) -> None:
@@ -155,18 +148,14 @@ class ReceiptRepository:
 
     def guid_for_mm4_report(self, mm4_message_key: str, recipient: str | None) -> str | None:
         """The transaction GUID an MM4 report is about: its message and, for a group, its recipient."""
-        try:
-            answer = self._client.query(
-                TableName=self._table,
-                IndexName=MM4_INDEX,
-                KeyConditionExpression="mm4MessageId = :key",
-                ExpressionAttributeValues={":key": {"S": mm4_message_key}},
-                Limit=20,
-            )
-        except ClientError as error:
-            raise translated(error) from error
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
+        answer = dynamodb_call(
+            self._client.query,
+            TableName=self._table,
+            IndexName=MM4_INDEX,
+            KeyConditionExpression="mm4MessageId = :key",
+            ExpressionAttributeValues={":key": {"S": mm4_message_key}},
+            Limit=20,
+        )
         items = answer.get("Items", [])
         for item in items:
             numbers = {n["S"] for n in item.get("recipients", {}).get("L", [])} | {item.get("to", {}).get("S", "")}
@@ -185,12 +174,7 @@ class ReceiptRepository:
         }
         seen = 0
         while seen < limit:
-            try:
-                answer = self._client.query(**request)
-            except ClientError as error:
-                raise translated(error) from error
-            except BotoCoreError as error:
-                raise StorageUnavailable("dynamodb unreachable") from error
+            answer = dynamodb_call(self._client.query, **request)
             for item in answer.get("Items", []):
                 seen += 1
                 yield DueReceipt(str(item["pk"]["S"]).removeprefix("TX#"))
@@ -202,7 +186,8 @@ class ReceiptRepository:
         """no_receipt when nothing ranked higher arrived; either way it leaves the due index."""
         event = StatusEvent("no_receipt", at, "no_receipt")
         try:
-            self._client.update_item(
+            dynamodb_call(
+                self._client.update_item,
                 TableName=self._table,
                 Key=transaction_key(guid),
                 UpdateExpression=(
@@ -219,13 +204,9 @@ class ReceiptRepository:
                     ":event": {"L": [event.as_item()]},
                 },
             )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise translated(error) from error
+        except ConditionFailed:
             self._leave_due_index(guid)
             return False
-        except BotoCoreError as error:
-            raise StorageUnavailable("dynamodb unreachable") from error
         return True
 
     def _leave_due_index(self, guid: str) -> None:
