@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
 from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
 from mmsrelay.status import RANK
+from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository
 from mmsrelay.storage.receipts import HISTORY_LIMIT, HISTORY_TRIM_ABOVE, ReceiptRepository, StatusEvent
 from tests.integration.conftest import REGION, TABLE, create_messages_table
@@ -123,6 +125,43 @@ def test_a_final_receipt_that_came_before_the_sender_is_cleared_from_the_due_ind
     stored = item(table)
     assert stored["status"] == {"S": "delivered"}
     assert "gsi2pk" not in stored
+
+
+def unreachable_for_removals(dynamodb: DynamoDBClient) -> None:
+    """From now on, DynamoDB gives no answer to an update that only removes attributes."""
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if str(params.get("UpdateExpression", "")).startswith("REMOVE"):
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.UpdateItem", refuse)
+
+
+def test_no_answer_while_trimming_the_history_is_a_retryable_storage_error(table: DynamoDBClient) -> None:
+    # Given a history at the trimming threshold, and DynamoDB unreachable for the trim
+    send(table)
+    repository = ReceiptRepository(table, TABLE)
+    for number in range(HISTORY_TRIM_ABOVE - 1):
+        repository.apply(GUID, StatusEvent(None, NOW, "http", f"STATE{number}"))
+    unreachable_for_removals(table)
+
+    # When one more receipt makes the history long enough to trim
+    # Then the failure is the storage's retryable error, as for every other call
+    with pytest.raises(StorageUnavailable):
+        repository.apply(GUID, StatusEvent(None, NOW, "http", "ONE-MORE"))
+
+
+def test_no_answer_while_leaving_the_due_index_is_a_retryable_storage_error(table: DynamoDBClient) -> None:
+    # Given a transaction whose final receipt came before the sender listed it as awaited
+    repository = ReceiptRepository(table, TABLE)
+    repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD"))
+    send(table, at=NOW)
+    unreachable_for_removals(table)
+
+    # When the sweep finds it and DynamoDB does not answer the clean-up
+    # Then the failure is the storage's retryable error
+    with pytest.raises(StorageUnavailable):
+        repository.mark_no_receipt(GUID, NOW + timedelta(hours=73))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

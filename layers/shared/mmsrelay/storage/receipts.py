@@ -10,17 +10,15 @@ is appended to the history in a second, unconditional update. The history keeps 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from botocore.exceptions import ClientError
-
 from mmsrelay.clock import iso_time
-from mmsrelay.errors import error_code
 from mmsrelay.status import RANK
-from mmsrelay.storage.errors import ConditionFailed, dynamodb_call, translated
+from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -134,17 +132,15 @@ class ReceiptRepository:
         if size <= HISTORY_TRIM_ABOVE:
             return
         oldest = ", ".join(f"history[{index}]" for index in range(size - HISTORY_LIMIT))
-        try:  # only if nobody appended meanwhile (the indexes would have moved)
-            self._client.update_item(
+        with contextlib.suppress(ConditionFailed):  # only if nobody appended meanwhile (indexes would move)
+            dynamodb_call(
+                self._client.update_item,
                 TableName=self._table,
                 Key=transaction_key(guid),
                 UpdateExpression=f"REMOVE {oldest}",
                 ConditionExpression="size(history) = :size",
                 ExpressionAttributeValues={":size": {"N": str(size)}},
             )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise translated(error) from error
 
     def guid_for_mm4_report(self, mm4_message_key: str, recipient: str | None) -> str | None:
         """The transaction GUID an MM4 report is about: its message and, for a group, its recipient."""
@@ -210,13 +206,11 @@ class ReceiptRepository:
         return True
 
     def _leave_due_index(self, guid: str) -> None:
-        try:
-            self._client.update_item(
+        with contextlib.suppress(ConditionFailed):  # the item is gone: nothing to leave
+            dynamodb_call(
+                self._client.update_item,
                 TableName=self._table,
                 Key=transaction_key(guid),
                 UpdateExpression="REMOVE gsi2pk, gsi2sk",
                 ConditionExpression="attribute_exists(pk)",
             )
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":
-                raise translated(error) from error
