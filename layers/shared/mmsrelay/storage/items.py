@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmsrelay.clock import iso_time
-from mmsrelay.inbound.message import InboundMessage
+
+if TYPE_CHECKING:
+    from mmsrelay.inbound.message import InboundMessage
 
 TRANSACTION_SK = "TX"
 INBOUND_STATUS = "received"

@@ -17,6 +17,7 @@ from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
 from mmsrelay.outbound.mm4.ids import mm4_message_key
 from mmsrelay.status import RANK
 from mmsrelay.storage.errors import dynamodb_call
+from mmsrelay.storage.items import transaction_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -222,7 +223,7 @@ class OutboundRepository:
         return {
             "Update": {
                 "TableName": self._table,
-                "Key": {"pk": {"S": pk}, "sk": {"S": "TX"}},
+                "Key": transaction_key(guid),
                 "UpdateExpression": "SET " + ", ".join(assignments),
                 "ExpressionAttributeNames": {"#status": "status", "#from": "from", "#to": "to"},
                 "ExpressionAttributeValues": values,

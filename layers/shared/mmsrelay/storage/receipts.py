@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mmsrelay.clock import iso_time
 from mmsrelay.status import RANK
 from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
+from mmsrelay.storage.items import transaction_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,10 +60,6 @@ class StatusEvent:
 @dataclass(frozen=True)
 class DueReceipt:
     transaction_guid: str
-
-
-def transaction_key(guid: str) -> dict[str, Any]:
-    return {"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}}
 
 
 class ReceiptRepository:
