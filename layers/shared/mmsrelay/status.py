@@ -38,4 +38,5 @@ RANK: Final[dict[str, int]] = {
     "read": 6,
 }
 
-FINAL: Final = frozenset(status for status, rank in RANK.items() if rank >= 5)
+# A status at or above this rank is final: no further receipt is awaited.
+FINAL_RANK: Final = RANK["delivered"]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from mmsrelay.clock import iso_time
-from mmsrelay.status import RANK
+from mmsrelay.status import FINAL_RANK, RANK
 from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 from mmsrelay.storage.items import transaction_key
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 HISTORY_LIMIT = 20
 HISTORY_TRIM_ABOVE = 25
-FINAL_RANK = RANK["delivered"]
 MM4_INDEX = "ByMm4MessageId"
 RECEIPT_DUE_INDEX = "ByReceiptDue"
 
