@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from boto3.dynamodb.types import TypeDeserializer
 
 from devstack.gateway import gateway_overrides, install_gateway_credentials
 from devstack.stack import DeployedStack, LocalStack
@@ -27,21 +26,13 @@ from gatewaysim import images
 from gatewaysim.mo import MoMessage
 from gatewaysim.receipts import receipts_for_http, reports_for_mm4
 from gatewaysim.simulator import GatewaySimulator
+from mmsrelay.storage.items import plain_item
 
 Say = Callable[[str], None]
 
 
 def say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
-
-
-def plain(item: dict[str, Any]) -> dict[str, Any]:
-    """A DynamoDB item as plain JSON-friendly values."""
-    deserializer = TypeDeserializer()
-    value = {key: deserializer.deserialize(attribute) for key, attribute in item.items()}
-    as_json = json.dumps(value, default=lambda number: int(number) if number == int(number) else float(number))
-    document: dict[str, Any] = json.loads(as_json)
-    return document
 
 
 def run(say: Say = say) -> int:
@@ -94,7 +85,7 @@ def inbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) ->
         if stored is None:
             say("no item was stored")
             return failures + 1
-        item = plain(stored)
+        item = plain_item(stored)
         summary = {name: item.get(name) for name in ("pk", "direction", "from", "to", "text", "subject", "status")}
         say(f"DynamoDB item in {table}:")
         print(json.dumps(summary, indent=2))
@@ -206,9 +197,9 @@ def _wait_for_outcome(stack: DeployedStack, message_id: str, timeout: float = 60
         found = stack.client("dynamodb").get_item(
             TableName=stack.outputs["MessagesTableName"], Key=key, ConsistentRead=True
         )
-        item = found.get("Item")
-        if item is not None and plain(item)["status"] in ("sent", "failed"):
-            return plain(item)
+        item = plain_item(found["Item"]) if "Item" in found else None
+        if item is not None and item["status"] in ("sent", "failed"):
+            return item
         time.sleep(0.5)
     return None
 

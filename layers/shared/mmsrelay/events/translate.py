@@ -21,14 +21,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from functools import cached_property
 from typing import Any, Final
 
-from boto3.dynamodb.types import TypeDeserializer
-
 from mmsrelay.errors import PermanentError
 from mmsrelay.status import RANK
+from mmsrelay.storage.items import plain_item
 
 SOURCE: Final = "mms-relay"
 MMS_RECEIVED: Final = "MMS Received"
@@ -43,7 +41,6 @@ MAX_ENTRY_BYTES: Final = 256 * 1024
 _TIME_BYTES: Final = 14  # what a Time field counts for in the size (AWS's sizing rule)
 # Event ids are UUIDs derived from the stream record's eventID under this namespace.
 _EVENT_ID_NAMESPACE: Final = uuid.UUID("5d6c7a3e-2f41-5b8e-9a0c-6e1f2d3b4a59")
-_DESERIALIZER: Final = TypeDeserializer()
 
 
 class MalformedStreamRecord(PermanentError):
@@ -224,20 +221,9 @@ def _image(image: object) -> dict[str, Any] | None:
     if not isinstance(image, Mapping):
         raise MalformedStreamRecord("an image is not a map")
     try:
-        return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in image.items()}
+        return plain_item(image)
     except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise MalformedStreamRecord("an image holds a malformed attribute value") from error
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {name: _plain(item) for name, item in value.items()}
-    if isinstance(value, list | set | frozenset):
-        items = [_plain(item) for item in value]
-        return items if isinstance(value, list) else sorted(items, key=str)
-    return value
 
 
 def _text(item: Mapping[str, Any], name: str) -> str | None:

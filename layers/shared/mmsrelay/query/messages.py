@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from mmsrelay.errors import error_code
 from mmsrelay.phone import mask
 from mmsrelay.storage.errors import StorageUnavailable, dynamodb_call
-from mmsrelay.storage.items import MEDIA_FAILED, MEDIA_STORED, transaction_key
+from mmsrelay.storage.items import MEDIA_FAILED, MEDIA_STORED, plain, plain_item, transaction_key
 from mmsrelay.storage.outbound import message_key
 from mmsrelay.webhooks.errors import WebhookRequestError
 
@@ -381,44 +381,6 @@ def _cursor_key(item: Item) -> Key:
 
 
 # --- adapters ----------------------------------------------------------------------------------
-
-
-def plain(value: Mapping[str, Any]) -> Any:
-    """A DynamoDB attribute value as a plain Python value (numbers as int when integral)."""
-    [(kind, data)] = value.items()
-    if kind == "L":
-        return [plain(entry) for entry in data]
-    if kind == "M":
-        return {name: plain(entry) for name, entry in data.items()}
-    return _SCALARS[kind](data)
-
-
-def _number(text: str) -> int | float:
-    try:
-        return int(text)
-    except ValueError:
-        number = float(text)
-        return int(number) if number.is_integer() else number
-
-
-def _binary(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-_SCALARS: Mapping[str, Callable[[Any], Any]] = {
-    "S": str,
-    "N": _number,
-    "BOOL": bool,
-    "NULL": lambda _: None,
-    "B": _binary,
-    "SS": sorted,
-    "NS": lambda values: sorted(_number(value) for value in values),
-    "BS": lambda values: sorted(_binary(value) for value in values),
-}
-
-
-def plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: plain(value) for name, value in item.items()}
 
 
 def _projection(attributes: Sequence[str]) -> dict[str, Any]:

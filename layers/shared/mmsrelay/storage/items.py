@@ -7,7 +7,8 @@ Keys (DESIGN: one table, ``pk``/``sk``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -88,3 +89,45 @@ def pending_media_indexes(item: Mapping[str, Any]) -> list[tuple[int, str]]:
 
 def received_at_of(item: Mapping[str, Any]) -> str:
     return str(item.get("receivedAt", {}).get("S", ""))
+
+
+# --- reading items back ------------------------------------------------------------------------
+
+
+def plain(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as a plain Python value (numbers as int when integral)."""
+    [(kind, data)] = value.items()
+    if kind == "L":
+        return [plain(entry) for entry in data]
+    if kind == "M":
+        return {name: plain(entry) for name, entry in data.items()}
+    return _SCALARS[kind](data)
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+
+
+def _binary(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+_SCALARS: Mapping[str, Callable[[Any], Any]] = {
+    "S": str,
+    "N": _number,
+    "BOOL": bool,
+    "NULL": lambda _: None,
+    "B": _binary,
+    "SS": sorted,
+    "NS": lambda values: sorted(_number(value) for value in values),
+    "BS": lambda values: sorted(_binary(value) for value in values),
+}
+
+
+def plain_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An item (DynamoDB JSON, as the API or a stream record gives it) as plain Python values."""
+    return {name: plain(value) for name, value in item.items()}
