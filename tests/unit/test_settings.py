@@ -10,7 +10,7 @@ def test_the_deployed_environment_loads_into_typed_settings() -> None:
     assert settings.media.max_media_bytes == 5 * 1024 * 1024
     assert settings.media.allow_insecure_media_fetch is False
     assert settings.default_country_code == "1"
-    assert settings.secret_cache_seconds == 300
+    assert settings.webhook.secret_cache_seconds == 300
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from mmsrelay.settings import COUNTRY_CODE_PATTERN, EnvironmentReader, FunctionSettings
+from mmsrelay.webhooks.settings import WebhookSettings
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,8 @@ class MediaSettings(FunctionSettings):
 @dataclass(frozen=True)
 class InboundSettings(FunctionSettings):
     media: MediaSettings
-    webhook_credentials_secret_arn: str
-    max_webhook_body_bytes: int
+    webhook: WebhookSettings
     default_country_code: str
-    secret_cache_seconds: int
     # Copy media inline only while more than this remains of the invocation; the rest is queued.
     inline_media_reserve_ms: int
 
@@ -54,9 +53,7 @@ class InboundSettings(FunctionSettings):
     def read(cls, env: EnvironmentReader) -> Self:
         return cls(
             media=MediaSettings.read(env),
-            webhook_credentials_secret_arn=env.text("WEBHOOK_CREDENTIALS_SECRET_ARN"),
-            max_webhook_body_bytes=env.integer("MAX_WEBHOOK_BODY_BYTES", minimum=1024),
+            webhook=WebhookSettings.read(env),
             default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=COUNTRY_CODE_PATTERN),
-            secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
             inline_media_reserve_ms=env.integer("INLINE_MEDIA_RESERVE_MS", minimum=0, default=8000),
         )

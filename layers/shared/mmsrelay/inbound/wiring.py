@@ -6,8 +6,6 @@ import os
 from datetime import timedelta
 from functools import cache
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
 from mmsrelay import aws
 from mmsrelay.clock import utc_now
 from mmsrelay.inbound.media_jobs import MediaCopier, MediaRetryQueue
@@ -20,8 +18,7 @@ from mmsrelay.media.store import S3MediaStore
 from mmsrelay.media.url_guard import FetchPolicy
 from mmsrelay.observability import MetricsSink
 from mmsrelay.storage.messages import MessageRepository
-from mmsrelay.webhooks.basic_auth import BasicAuthVerifier
-from mmsrelay.webhooks.credentials import secret_credentials
+from mmsrelay.webhooks.wiring import basic_auth_verifier
 
 
 def _repository(settings: MediaSettings) -> MessageRepository:
@@ -54,15 +51,10 @@ def _copier(settings: MediaSettings, repository: MessageRepository, metrics: Met
 def inbound_webhook(metrics: MetricsSink) -> InboundWebhook:
     settings = InboundSettings.from_environ(os.environ)
     repository = _repository(settings.media)
-    credentials = secret_credentials(
-        SecretsProvider(boto3_client=aws.secretsmanager_client()),
-        settings.webhook_credentials_secret_arn,
-        settings.secret_cache_seconds,
-    )
     return InboundWebhook(
-        verifier=BasicAuthVerifier(credentials),
+        verifier=basic_auth_verifier(settings.webhook),
         receive=ReceiveInboundMessage(repository, _copier(settings.media, repository, metrics), metrics),
-        max_body_bytes=settings.max_webhook_body_bytes,
+        max_body_bytes=settings.webhook.max_body_bytes,
         default_country_code=settings.default_country_code,
         inline_media_reserve_ms=settings.inline_media_reserve_ms,
         clock=utc_now,

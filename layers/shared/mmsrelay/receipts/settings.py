@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal, Self
 
 from mmsrelay.settings import EnvironmentReader, FunctionSettings
+from mmsrelay.webhooks.settings import WebhookSettings
 
 GuidField = Literal["transactionGUID", "transactionGUIDlinked"]
 
@@ -13,9 +14,7 @@ GuidField = Literal["transactionGUID", "transactionGUIDlinked"]
 @dataclass(frozen=True)
 class ReceiptSettings(FunctionSettings):
     messages_table_name: str
-    webhook_credentials_secret_arn: str
-    max_webhook_body_bytes: int
-    secret_cache_seconds: int
+    webhook: WebhookSettings
     # Which of a receipt's two GUIDs names our transaction (the gateway's page does not say).
     receipt_guid_field: GuidField
 
@@ -24,9 +23,7 @@ class ReceiptSettings(FunctionSettings):
         field = env.text("RECEIPT_GUID_FIELD", pattern=r"transactionGUID|transactionGUIDlinked")
         return cls(
             messages_table_name=env.text("MESSAGES_TABLE_NAME"),
-            webhook_credentials_secret_arn=env.text("WEBHOOK_CREDENTIALS_SECRET_ARN"),
-            max_webhook_body_bytes=env.integer("MAX_WEBHOOK_BODY_BYTES", minimum=1024),
-            secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),
+            webhook=WebhookSettings.read(env),
             receipt_guid_field="transactionGUIDlinked" if field == "transactionGUIDlinked" else "transactionGUID",
         )
 
