@@ -64,7 +64,7 @@ class EventEntry:
     def detail_json(self) -> str:
         return json.dumps(self.detail, ensure_ascii=False, separators=(",", ":"))
 
-    @property
+    @cached_property
     def size(self) -> int:
         """Bytes this entry counts for against EventBridge's 256 KB (AWS's PutEvents sizing rule)."""
         time = _TIME_BYTES if self.time is not None else 0
