@@ -20,7 +20,7 @@ from typing import Any
 from mmsrelay.inbound.message import Attachment, InboundMessage, Segment
 from mmsrelay.phone import InvalidPhoneNumber, is_phone_number, to_e164
 from mmsrelay.webhooks.errors import InvalidPayload
-from mmsrelay.webhooks.http import Fields
+from mmsrelay.webhooks.http import Fields, raw_fields
 
 _GUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 MAX_ATTACHMENTS = 20
@@ -88,7 +88,7 @@ def parse_inbound(fields: Fields, received_at: datetime, default_country_code: s
         attachments=tuple(Attachment(index=i, source_url=url) for i, url in enumerate(urls)),
         segment=_segment(first),
         flags=tuple(flags),
-        raw={name: values[0] if len(values) == 1 else tuple(values) for name, values in fields.items()},
+        raw=raw_fields(fields),
         received_at=received_at,
     )
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final
 from mmsrelay.phone import InvalidPhoneNumber, to_e164
 from mmsrelay.receipts.model import Receipt, ReceiptError, ReceiptKind
 from mmsrelay.receipts.vocabulary import MM4_READ_STATUSES, MM4_STATUS_CODES, Vocabulary, normalise
+from mmsrelay.webhooks.http import raw_fields
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -143,7 +144,7 @@ def parse_http_receipt(fields: Fields) -> Receipt:
         kind=kind,
         mm4_message_id=None,
         recipient=None,
-        raw=MappingProxyType({name: vs[0] if len(vs) == 1 else tuple(vs) for name, vs in fields.items()}),
+        raw=MappingProxyType(raw_fields(fields)),
     )
 
 
@@ -205,7 +206,7 @@ def parse_mm4_report(raw: bytes) -> Receipt:
         kind=kind,
         mm4_message_id=message_id,
         recipient=_mm4_recipient(_header(message, "From")),
-        raw=MappingProxyType({name: vs[0] if len(vs) == 1 else tuple(vs) for name, vs in raw_headers.items()}),
+        raw=MappingProxyType(raw_fields(raw_headers)),
     )
 
 

@@ -36,7 +36,10 @@ class ReceiptWebhook:
         if request.method not in (("POST",) if mm4 else ("GET", "POST")):
             raise MethodNotAllowed("method not allowed")
         self._verifier.verify(request.header("authorization"))  # before the body is read
-        receipt = self._mm4_report(request) if mm4 else self._http_receipt(request)
+        try:
+            receipt = self._mm4_report(request) if mm4 else self._http_receipt(request)
+        except ReceiptError as error:
+            raise InvalidPayload(_REFUSED_FIELDS.get(error.reason, ["body"])) from None
         applied = self._apply(receipt)
         return json_response(
             200,
@@ -44,15 +47,9 @@ class ReceiptWebhook:
         )
 
     def _http_receipt(self, request: WebhookRequest) -> Receipt:
-        try:
-            return parse_http_receipt(request.fields(self._max_body_bytes, accept_json=True))
-        except ReceiptError as error:
-            raise InvalidPayload(_REFUSED_FIELDS.get(error.reason, ["body"])) from None
+        return parse_http_receipt(request.fields(self._max_body_bytes, accept_json=True))
 
     def _mm4_report(self, request: WebhookRequest) -> Receipt:
         if request.content_type not in MM4_CONTENT_TYPES:
             raise UnsupportedContentType("an MM4 report is posted as message/rfc822")
-        try:
-            return parse_mm4_report(request.body(self._max_body_bytes))
-        except ReceiptError as error:
-            raise InvalidPayload(_REFUSED_FIELDS.get(error.reason, ["body"])) from None
+        return parse_mm4_report(request.body(self._max_body_bytes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,6 +22,11 @@ JSON = "application/json"
 MAX_FORM_FIELDS = 1000
 
 Fields = dict[str, list[str]]
+
+
+def raw_fields(fields: Mapping[str, Sequence[str]]) -> dict[str, str | tuple[str, ...]]:
+    """Fields as an item keeps them raw: a single value as itself, a repeated field as all its values."""
+    return {name: values[0] if len(values) == 1 else tuple(values) for name, values in fields.items()}
 
 
 @dataclass(frozen=True)
