@@ -52,9 +52,8 @@ def free_port() -> int:
 class Ministack:
     """One emulator process: ``start()`` waits until it is healthy, ``stop()`` removes every trace."""
 
-    def __init__(self, executable: Path, *, enforce_iam: bool = True) -> None:
+    def __init__(self, executable: Path) -> None:
         self._executable = executable
-        self._enforce_iam = enforce_iam
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._certificate: ServerCertificate | None = None
@@ -112,7 +111,7 @@ class Ministack:
                 "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
                 "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
-                "AUTH": "true" if self._enforce_iam else "false",
+                "AUTH": "true",  # IAM enforced, as in AWS: a missing permission fails here too
                 "USE_SSL": "1",
                 "MINISTACK_SSL_CERT": str(certificate.cert_file),
                 "MINISTACK_SSL_KEY": str(certificate.key_file),
@@ -148,12 +147,6 @@ class Ministack:
                     return True
             time.sleep(0.2)
         return False
-
-    def reset(self) -> None:
-        """Wipe every emulated service back to empty."""
-        request = urllib.request.Request(f"{self.endpoint}/_ministack/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10, context=ssl.create_default_context(cafile=str(self.ca_file))):
-            pass
 
     def log_tail(self, lines: int = 40) -> str:
         if self._workdir is None:

@@ -6,6 +6,7 @@ samconfig.toml's ``local`` environment) and the emulator endpoint (``AWS_ENDPOIN
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -62,6 +63,7 @@ def host_architecture() -> str:
     return "arm64" if platform.machine().lower() in {"aarch64", "arm64"} else "x86_64"
 
 
+@functools.cache
 def emulator_python_version(ministack: Path) -> str:
     """X.Y of the interpreter ministack runs functions on: the layer's wheels must match it."""
     python = ministack.parent / "python"

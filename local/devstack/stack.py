@@ -105,7 +105,6 @@ class LocalStack:
         self._paths = paths or RepoPaths.discover()
         self._extra = extra_overrides or {}
         self._ministack = Ministack(self._paths.ministack)
-        self.stack: DeployedStack | None = None
 
     def up(self, progress: Any = logger.info) -> DeployedStack:
         sam = SamCli(self._paths)
@@ -129,16 +128,11 @@ class LocalStack:
         except BaseException:
             self.down()
             raise
-        self.stack = stack
         progress(f"local stack up in {time.monotonic() - started:.1f}s")
         return stack
 
-    def emulator_log_tail(self, lines: int = 60) -> str:
-        return self._ministack.log_tail(lines)
-
     def down(self) -> None:
         self._ministack.stop()
-        self.stack = None
 
     def __enter__(self) -> DeployedStack:
         return self.up()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import struct
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 Rgb = tuple[int, int, int]
 
@@ -204,11 +204,6 @@ def gif(width: int = 16, height: int = 16, rgb: Rgb = (40, 180, 90), stripe_rgb:
 
 
 # ----------------------------------------------------------------------------------- sized payloads
-def magic_content_types() -> Sequence[str]:
-    """The content types :func:`sized_payload` knows a magic header for."""
-    return tuple(_MAGIC)
-
-
 def sized_payload(n: int, content_type: str = "image/jpeg", seed: int = 0) -> bytes:
     """Exactly ``n`` bytes: the content type's magic header, deterministic filler, its trailer.
 

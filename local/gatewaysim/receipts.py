@@ -37,7 +37,6 @@ TypeCase = Literal["standard", "title", "upper", "lower"]
 HeaderCase = Literal["standard", "upper", "lower"]
 
 # SMPP receipt states and the Aerialink numeric statuses (the pairing is assumed).
-STATE_WORDS = ("ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD")
 WORD_TO_CODE: Mapping[str, str] = MappingProxyType(
     {
         "ENROUTE": "30000",
@@ -53,7 +52,6 @@ WORD_TO_CODE: Mapping[str, str] = MappingProxyType(
 CODE_TO_WORD: Mapping[str, str] = MappingProxyType(
     {"30000": "ENROUTE", "40000": "ACCEPTD", "40001": "DELIVRD", "30003": "UNDELIV", "30004": "REJECTD"}
 )
-MM4_STATUSES = ("Retrieved", "Expired", "Rejected", "Deferred", "Forwarded", "Indeterminate", "Unrecognised")
 READ_STATUSES = ("Read", "Deleted-without-being-read")
 MM4_STATUS_TEXT: Mapping[str, str] = MappingProxyType(
     {
