@@ -20,8 +20,8 @@ from typing import Any
 
 import requests
 
-from devstack.gateway import gateway_overrides, install_gateway_credentials
-from devstack.stack import DeployedStack, LocalStack
+from devstack.gateway import stack_on
+from devstack.stack import DeployedStack
 from gatewaysim import images
 from gatewaysim.mo import MoMessage
 from gatewaysim.receipts import receipts_for_http, reports_for_mm4
@@ -37,11 +37,8 @@ def say(text: str) -> None:
 
 def run(say: Say = say) -> int:
     started = time.monotonic()
-    with GatewaySimulator() as simulator:
-        local = LocalStack(extra_overrides=gateway_overrides(simulator))
-        stack = local.up(progress=say)
+    with GatewaySimulator() as simulator, stack_on(simulator, progress=say) as stack:
         try:
-            install_gateway_credentials(stack, simulator)
             say(f"API (as the emulator serves it): {stack.api_url}")
             say(f"gateway simulator: HTTPS API {simulator.http_api.base_url}, MM4 127.0.0.1:{simulator.mm4.port}")
             subscriber = subscribe_to_events(stack)
@@ -55,7 +52,6 @@ def run(say: Say = say) -> int:
             failures += events_demo(stack, subscriber, say)
         finally:
             say("tearing down the local stack")
-            local.down()
     verdict = "OK" if failures == 0 else f"{failures} check(s) failed"
     say(f"done in {time.monotonic() - started:.1f}s: {verdict}")
     return 0 if failures == 0 else 1

@@ -1,4 +1,4 @@
-"""Points a local stack at the gateway simulator: parameter overrides and the credentials secret.
+"""A local stack pointed at the gateway simulator: parameter overrides and the credentials secret.
 
 The template's gateway Parameters (base URL, MM4 host, port, TLS mode, domain, trusted CA) are
 overridden with the simulator's, and after the deploy the simulator's API key and secret are put
@@ -8,11 +8,29 @@ into the stack's gateway credentials secret, as an operator would put the real o
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from devstack.stack import DeployedStack
+from devstack.stack import DeployedStack, LocalStack
 from gatewaysim.simulator import GatewaySimulator
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def stack_on(simulator: GatewaySimulator, progress: Callable[[str], object] = logger.info) -> Iterator[DeployedStack]:
+    """The template deployed on a local emulator, sending through ``simulator`` (started); torn
+    down when the block ends."""
+    local = LocalStack(extra_overrides=gateway_overrides(simulator))
+    stack = local.up(progress=progress)
+    try:
+        install_gateway_credentials(stack, simulator)
+        yield stack
+    finally:
+        local.down()
 
 
 def gateway_overrides(simulator: GatewaySimulator) -> dict[str, str]:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from devstack.gateway import gateway_overrides, install_gateway_credentials
-from devstack.stack import DeployedStack, LocalStack
+from devstack.gateway import stack_on
+from devstack.stack import DeployedStack
 from gatewaysim.simulator import GatewaySimulator
 
 POLL_SECONDS = 0.25
@@ -27,13 +27,8 @@ def simulator() -> Iterator[GatewaySimulator]:
 
 @pytest.fixture(scope="session")
 def local_stack(simulator: GatewaySimulator) -> Iterator[DeployedStack]:
-    stack = LocalStack(extra_overrides=gateway_overrides(simulator))
-    deployed = stack.up()
-    try:
-        install_gateway_credentials(deployed, simulator)
+    with stack_on(simulator) as deployed:
         yield deployed
-    finally:
-        stack.down()
 
 
 @pytest.fixture(scope="session")
