@@ -15,10 +15,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import get_args
 from urllib.parse import parse_qsl
 
 from gatewaysim import images
 from gatewaysim.media_host import KnobError, MediaFaults, MediaHost
+from gatewaysim.mm4 import DEFAULT_DOMAIN, Mm4Mode
 from gatewaysim.mo import MoMessage, MoSender
 from gatewaysim.simulator import GatewaySimulator
 
@@ -138,8 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--media-port", type=int, default=0, help="media host port (default: OS-chosen)")
     serve.add_argument("--http-port", type=int, default=0, help="v4 HTTP API port (default: OS-chosen)")
     serve.add_argument("--mm4-port", type=int, default=0, help="MM4 SMTP port (default: OS-chosen)")
-    serve.add_argument("--mm4-mode", choices=("implicit", "starttls", "starttls_not_offered"), default="implicit")
-    serve.add_argument("--mm4-domain", default="mmsc.aerialink.net", help="the MM4 address domain")
+    serve.add_argument("--mm4-mode", choices=get_args(Mm4Mode), default="implicit")
+    serve.add_argument("--mm4-domain", default=DEFAULT_DOMAIN, help="the MM4 address domain")
     serve.add_argument("--api-key", default="sim-api-key", help="the API key both send paths accept")
     serve.add_argument(
         "--api-secret-env",

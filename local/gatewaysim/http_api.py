@@ -398,6 +398,8 @@ class _ApiState:
             return list(self._requests)
 
     def find(self, guid: str) -> tuple[SentMessage, int] | None:
+        """The message sent with ``guid`` (any case) and its status."""
+        guid = guid.upper()
         with self._lock:
             for message in self._sent:
                 if message.transaction_guid == guid:
@@ -405,6 +407,7 @@ class _ApiState:
             return None
 
     def set_status(self, guid: str, status: int) -> None:
+        guid = guid.upper()
         with self._lock:
             if guid not in self._statuses:
                 raise KeyError(guid)
@@ -463,7 +466,7 @@ class _Gateway:
         return _Answer(200, body, content_type, transaction_guid=guid)
 
     def _status(self, fmt: AnswerFormat, guid: str) -> _Answer:
-        found = self._state.find(guid.upper())
+        found = self._state.find(guid)
         if found is None:
             return _error_answer(fmt, "E200001", "No message with transactionGUID " + guid, status=404)
         message, status = found
@@ -820,16 +823,16 @@ class HttpApi(HttpComponent):
         return self._state.tls_failure_count()
 
     def message(self, transaction_guid: str) -> SentMessage | None:
-        found = self._state.find(transaction_guid.upper())
+        found = self._state.find(transaction_guid)
         return found[0] if found else None
 
     def status_of(self, transaction_guid: str) -> int | None:
-        found = self._state.find(transaction_guid.upper())
+        found = self._state.find(transaction_guid)
         return found[1] if found else None
 
     def set_status(self, transaction_guid: str, status: int) -> None:
         """Moves an accepted message to ``status`` (e.g. ``DELIVERED``); KeyError when unknown."""
-        self._state.set_status(transaction_guid.upper(), status)
+        self._state.set_status(transaction_guid, status)
 
     def clear(self) -> None:
         """Forgets every record (sent messages, requests, statuses, TLS failures); keeps the knobs."""
