@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import boto3
 
-from bench.coldstart.harness import ROOT, Variant, child_environment, figure, local_aws, run_rounds
+from bench.coldstart.harness import GLOBAL_ENVIRONMENT, ROOT, Variant, child_environment, figure, local_aws, run_rounds
 from gatewaysim import images
 from gatewaysim.media_host import MediaHost
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, load_event
@@ -56,10 +56,7 @@ def provision_with(session: boto3.Session, endpoint: str | None = None) -> dict[
         Name="webhook", SecretString=json.dumps({"username": EVENT_USERNAME, "password": EVENT_PASSWORD})
     )["ARN"]
     return {
-        "POWERTOOLS_SERVICE_NAME": "mms-relay",
-        "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+        **GLOBAL_ENVIRONMENT,
         "MESSAGES_TABLE_NAME": "messages",
         "MEDIA_BUCKET_NAME": "media",
         "MEDIA_RETRY_QUEUE_URL": queue,

@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench.coldstart.harness import ROOT, Variant, child_environment, figure, run_rounds
+from bench.coldstart.harness import GLOBAL_ENVIRONMENT, ROOT, Variant, child_environment, figure, run_rounds
 from gatewaysim.http_api import HttpApi
 from tests.support import load_event
 
@@ -34,10 +34,7 @@ SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-AbCdE
 def environment(gateway: HttpApi) -> dict[str, str]:
     """The outbound function's environment as the template sets it (resources named, not created)."""
     return {
-        "POWERTOOLS_SERVICE_NAME": "mms-relay",
-        "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "PYDANTIC_DISABLE_PLUGINS": "__all__",
+        **GLOBAL_ENVIRONMENT,
         "MESSAGES_TABLE_NAME": "messages",
         "MEDIA_BUCKET_NAME": "media",
         "GATEWAY_CREDENTIALS_SECRET_ARN": SECRET_ARN,

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 import boto3
 from moto import mock_aws
 
-from bench.coldstart.harness import ROOT, Variant, child_environment, figure, run_rounds
+from bench.coldstart.harness import GLOBAL_ENVIRONMENT, ROOT, Variant, child_environment, figure, run_rounds
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
@@ -35,9 +35,7 @@ SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdE
 
 def environment() -> dict[str, str]:
     return {
-        "POWERTOOLS_SERVICE_NAME": "mms-relay",
-        "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **GLOBAL_ENVIRONMENT,
         "MESSAGES_TABLE_NAME": "messages",
         "WEBHOOK_CREDENTIALS_SECRET_ARN": SECRET_ARN,
         "MAX_WEBHOOK_BODY_BYTES": "262144",

@@ -35,6 +35,13 @@ from devstack.ministack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT_SECONDS = 120
+# What template.yaml's Globals give every function (tracing off, its default), besides resource names.
+GLOBAL_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "mms-relay",
+    "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
+}
 # Padding frames per round step, and the span they wrap around: a 16 KiB chunk holds about 140 of
 # invoke.py's padding frames, so the rounds' depths spread across more than one chunk.
 STACK_PADDING_STEP = 37
