@@ -127,6 +127,19 @@ def test_a_final_receipt_that_came_before_the_sender_is_cleared_from_the_due_ind
     assert "gsi2pk" not in stored
 
 
+def test_due_receipts_stop_at_their_limit_across_pages(table: DynamoDBClient) -> None:
+    # Given more overdue transactions than a page of 100 holds, all due the same day
+    for number in range(130):
+        send(table, guid=f"11111111-1111-4111-8111-{number:012d}")
+    repository = ReceiptRepository(table, TABLE)
+
+    # When a sweep asks for at most 110 of them
+    due = list(repository.due_receipts("DUE#2026-11-28", NOW + timedelta(hours=73), 110))
+
+    # Then it gets 110: the second page is asked for only what is left of the limit
+    assert len(due) == 110
+
+
 def unreachable_for_removals(dynamodb: DynamoDBClient) -> None:
     """From now on, DynamoDB gives no answer to an update that only removes attributes."""
 

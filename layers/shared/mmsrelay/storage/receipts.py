@@ -162,10 +162,10 @@ class ReceiptRepository:
             "IndexName": RECEIPT_DUE_INDEX,
             "KeyConditionExpression": "gsi2pk = :day AND gsi2sk <= :now",
             "ExpressionAttributeValues": {":day": {"S": partition}, ":now": {"S": f"{iso_time(now)}#~"}},
-            "Limit": min(limit, 100),
         }
         seen = 0
         while seen < limit:
+            request["Limit"] = min(limit - seen, 100)  # a page never takes the run past its limit
             answer = dynamodb_call(self._client.query, **request)
             for item in answer.get("Items", []):
                 seen += 1
