@@ -109,6 +109,24 @@ def test_an_mm4_delivery_report_finds_its_transaction_by_message_id_and_recipien
     assert status_of(deployed, guid) == "delivered"
 
 
+
+@pytest.mark.parametrize("named_as", ["<{guid}@mmsc.aerialink.net>", "{guid}", "<{{{lower}}}>"])
+def test_an_mm4_report_naming_the_gateways_transaction_guid_moves_that_transaction(
+    deployed: Any, named_as: str
+) -> None:
+    # Given a message sent over MM4 whose GUID came back in the gateway's reply to DATA
+    guid = "99999999-8888-4777-8666-555555555555"
+    sent(deployed, guid, ("+13105550201",), "mm4", datetime(2026, 11, 25, 17, 0, tzinfo=UTC))
+    # When the gateway's report names that GUID as X-Mms-Message-ID (bracketed, bare, any case)
+    event = load_event("dlr_mm4_delivery_report.json")
+    event["body"] = event["body"].replace(
+        "<3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b@mmsc.aerialink.net>", named_as.format(guid=guid, lower=guid.lower())
+    )
+    answer = receipts_app.lambda_handler(event, LambdaContextStub())
+    # Then the transaction of that GUID moves, without the Message-ID index
+    assert (answer["statusCode"], json.loads(answer["body"])["transactionGUID"]) == (200, guid)
+    assert status_of(deployed, guid) == "delivered"
+
 def test_an_mm4_report_for_an_unknown_message_is_answered_but_matches_nothing(deployed: Any) -> None:
     code, body = post("dlr_mm4_delivery_report.json")
     assert (code, body["status"]) == (200, "unmatched")

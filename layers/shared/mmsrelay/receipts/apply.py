@@ -11,6 +11,7 @@ from typing import Literal
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.mm4.ids import message_key_of
 from mmsrelay.receipts.model import Receipt
+from mmsrelay.receipts.parse import canonical_guid
 from mmsrelay.receipts.settings import GuidField
 from mmsrelay.storage.receipts import ReceiptRepository, StatusEvent
 
@@ -63,7 +64,11 @@ class ApplyReceipt:
         if receipt.kind in ("mm4_delivery_report", "mm4_read_reply"):
             if not receipt.mm4_message_id:
                 return None
-            return self._repository.guid_for_mm4_report(message_key_of(receipt.mm4_message_id), receipt.recipient)
+            # The report's X-Mms-Message-ID is either our forward's Message-ID (a 32-digit hex key)
+            # or the gateway's transaction GUID from its reply to DATA (8-4-4-4-12): the gateway's
+            # page does not say which, and the two shapes cannot be confused.
+            key = message_key_of(receipt.mm4_message_id)
+            return canonical_guid(key) or self._repository.guid_for_mm4_report(key, receipt.recipient)
         preferred, other = receipt.transaction_guid, receipt.linked_guid
         if self._guid_field == "transactionGUIDlinked":
             preferred, other = other, preferred
