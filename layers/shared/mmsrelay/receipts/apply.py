@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.mm4.ids import message_key_of
 from mmsrelay.receipts.model import Receipt
 from mmsrelay.receipts.parse import canonical_guid
 from mmsrelay.receipts.settings import GuidField
+from mmsrelay.status import RANK
 from mmsrelay.storage.receipts import ReceiptRepository, StatusEvent
 
 logger = logging.getLogger(__name__)
+
+
+# Receipts counted per reported status (the dashboard's "receipts by status"): ReceiptsDelivered...
+RECEIPT_STATUS_METRICS: Final[Mapping[str, str]] = {
+    status: "Receipts" + status.title().replace("_", "") for status in RANK
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class ApplyReceipt:
             return Applied("unmatched", None, receipt.status)
         if receipt.status is None:
             self._metrics.add_metric(name="ReceiptStateUnknown", unit=COUNT, value=1)
+        else:
+            self._metrics.add_metric(name=RECEIPT_STATUS_METRICS[receipt.status], unit=COUNT, value=1)
         event = StatusEvent(
             status=receipt.status,
             at=self._clock(),

@@ -176,10 +176,19 @@ def parse_mm4_report(raw: bytes) -> Receipt:
     Raises ``ReceiptError("not_an_mm4_report")`` for any other message (a forward request, no
     ``X-Mms-Message-Type``) and ``ReceiptError("no_message_id")`` without ``X-Mms-Message-ID``.
     """
-    # Only the MM4 report path pays for the email package.
+    return mm4_report_of(mail_headers(raw))
+
+
+def mail_headers(raw: bytes) -> Message:
+    """The headers of a raw e-mail (its body is not parsed: reports carry everything in headers)."""
+    # Only the MM4 report paths pay for the email package.
     from email.parser import BytesHeaderParser  # noqa: PLC0415 - lazy: keeps the module's import cheap
 
-    message = BytesHeaderParser().parsebytes(raw)
+    return BytesHeaderParser().parsebytes(raw)
+
+
+def mm4_report_of(message: Message) -> Receipt:
+    """:func:`parse_mm4_report` for a message whose headers are parsed already."""
     kind = _MM4_KINDS.get((_header(message, "X-Mms-Message-Type") or "").lower())
     if kind is None:
         raise ReceiptError("not_an_mm4_report")

@@ -38,3 +38,19 @@ class SweepSettings(FunctionSettings):
     @classmethod
     def read(cls, env: EnvironmentReader) -> Self:
         return cls(messages_table_name=env.text("MESSAGES_TABLE_NAME"))
+
+
+@dataclass(frozen=True)
+class MailedReportSettings(FunctionSettings):
+    """The function applying MM4 reports that SES stored in S3."""
+
+    messages_table_name: str
+    # The largest stored message read as a report (the same limit as a POST /dlr/mm4 body).
+    max_report_bytes: int
+
+    @classmethod
+    def read(cls, env: EnvironmentReader) -> Self:
+        return cls(
+            messages_table_name=env.text("MESSAGES_TABLE_NAME"),
+            max_report_bytes=env.integer("MAX_MM4_REPORT_BYTES", minimum=1024),
+        )

@@ -1,0 +1,37 @@
+"""Stored messages read back from S3, with botocore's errors translated at this border."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mmsrelay.errors import error_code
+from mmsrelay.receipts.mailed import ObjectMissing, ObjectTooLarge
+from mmsrelay.storage.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class S3ReportObjects:
+    """Implements ``mmsrelay.receipts.mailed.ReportObjects`` on S3."""
+
+    def __init__(self, client: S3Client) -> None:
+        self._client = client
+
+    def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
+        try:
+            answer = self._client.get_object(Bucket=bucket, Key=key)
+            if answer["ContentLength"] > max_bytes:
+                answer["Body"].close()
+                raise ObjectTooLarge(f"{answer['ContentLength']} bytes")
+            return answer["Body"].read(max_bytes + 1)
+        except ClientError as error:
+            if error_code(error) in _MISSING_CODES:
+                raise ObjectMissing(key) from error
+            raise StorageUnavailable(f"s3: {error_code(error)}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable("s3 unreachable") from error
