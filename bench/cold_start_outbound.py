@@ -44,6 +44,7 @@ def environment(gateway: HttpApi) -> dict[str, str]:
         "MM4_PORT": "2525",
         "MM4_TLS_MODE": "implicit",
         "MM4_DOMAIN": "mmsc.aerialink.net",
+        "MM4_ORIGINATOR_SYSTEM": "mms-relay",
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "IDEMPOTENCY_EXPIRY_HOURS": "72",
         "OUTBOUND_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/outbound",

@@ -318,7 +318,9 @@ class Mm4ReportBuilder:
     ``type_case`` spells the message type ``MM4_delivery_report.REQ`` (standard),
     ``MM4_Delivery_Report.REQ`` (title), all upper or all lower case; ``header_case`` writes the
     ``X-Mms-`` names as is, as ``X-MMS-`` or all lower case. ``type_plmn`` adds ``/TYPE=PLMN`` to
-    the ``From``/``To`` numbers. Lines end in CRLF.
+    the ``From``/``To`` numbers. ``message_id`` names the original as MM4 does, by its
+    ``X-Mms-Message-ID`` (``forward``), or by the recipient's transaction GUID from the DATA reply
+    (``guid``): the gateway's page does not say which it uses. Lines end in CRLF.
     """
 
     def __init__(
@@ -328,8 +330,10 @@ class Mm4ReportBuilder:
         header_case: HeaderCase = "standard",
         type_plmn: bool = False,
         mms_version: str = MMS_VERSION,
+        message_id: Literal["forward", "guid"] = "forward",
     ) -> None:
         self.domain = domain
+        self.message_id = message_id
         self.type_case = type_case
         self.header_case = header_case
         self.type_plmn = type_plmn
@@ -397,6 +401,11 @@ class Mm4ReportBuilder:
         wanted = _number(recipient)
         if wanted is None or wanted not in {_number(address) for address in original.recipients}:
             raise ValueError("not a recipient of the original message: " + recipient)
+        if self.message_id == "guid":
+            guid = next((g for address, g in original.guids.items() if _number(address) == wanted), None)
+            if guid is None:
+                raise ValueError("the gateway assigned no transaction GUID to " + recipient)
+            message_id = "<" + guid + "@" + self.domain + ">"
         headers = [
             ("X-Mms-3GPP-MMS-Version", self.mms_version),
             ("X-Mms-Message-Type", _type_name(message_type, self.type_case)),

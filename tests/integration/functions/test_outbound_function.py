@@ -59,6 +59,7 @@ def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyP
         "MM4_PORT": str(simulator.mm4.port),
         "MM4_TLS_MODE": "implicit",
         "MM4_DOMAIN": simulator.mm4.domain,
+        "MM4_ORIGINATOR_SYSTEM": "system-user@mm4.example.com",
         "IDEMPOTENCY_TABLE_NAME": "idempotency",
         "IDEMPOTENCY_EXPIRY_HOURS": "72",
         "OUTBOUND_QUEUE_URL": queue_url,
@@ -153,6 +154,8 @@ def test_a_group_with_two_attachments_goes_over_mm4_in_one_transaction(
     assert answer == {"batchItemFailures": []}
     (transaction,) = simulator.mm4.transactions
     assert len(transaction.recipients) == 3
+    # The forward names where the gateway should mail its reports (the stack's MM4 reports domain)
+    assert transaction.header("X-Mms-Originator-System") == "system-user@mm4.example.com"
     item = message_item(deployed, "group-1")
     assert item["status"] == {"S": "sent"}
     assert len({r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]}) == 3

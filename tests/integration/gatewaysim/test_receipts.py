@@ -490,6 +490,15 @@ def test_a_delivery_report_carries_the_original_message_id_and_the_recipient(ori
     assert b"\n" not in raw.replace(b"\r\n", b"")
 
 
+def test_a_report_may_name_the_recipients_transaction_guid_instead(original: Mm4Transaction) -> None:
+    # Given the accepted group MMS, When the report names the original by the gateway's GUID
+    for recipient in ("+" + RECIPIENTS[0], RECIPIENTS[1]):
+        report = parse(Mm4ReportBuilder(message_id="guid").delivery_report(original, recipient, "Retrieved"))
+        # Then X-Mms-Message-ID is that recipient's GUID from the DATA reply
+        (guid,) = [g for address, g in original.guids.items() if recipient.lstrip("+") in address]
+        assert report["X-Mms-Message-ID"] == f"<{guid}@{DOMAIN}>"
+
+
 @pytest.mark.parametrize(
     ("type_case", "expected"),
     [

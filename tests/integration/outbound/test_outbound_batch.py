@@ -113,6 +113,7 @@ def test_only_the_transient_record_fails_and_the_permanent_one_is_recorded(
     )
     assert outbound["metrics"].counts == {
         "MessagesSent": 1,
+        "MessagesSentOverMm4": 1,
         "SendFailedTransient": 1,
         "SendFailedPermanent": 1,
     }

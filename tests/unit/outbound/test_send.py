@@ -63,7 +63,7 @@ def test_a_sent_job_goes_queued_sending_sent_with_its_guids() -> None:
     assert message.delivery_report is True
     assert outcome["status"] == "sent"
     assert outcome["recipients"][0]["transactionGUID"] == "00000000-0000-4000-8000-000000000000"
-    assert metrics.counts == {"MessagesSent": 1}
+    assert metrics.counts == {"MessagesSent": 1, "MessagesSentOverHttps": 1}
 
 
 def test_a_group_goes_over_mm4_as_one_message_to_all_recipients() -> None:
@@ -126,7 +126,7 @@ def test_once_the_gateway_accepted_a_failed_write_does_not_cause_a_resend() -> N
     outcome = send(job(), "m-3", FakeGateway())
     # Then the job still counts as sent (raising would make SQS send it again)
     assert outcome["status"] == "sent"
-    assert metrics.counts == {"MessagesSent": 1, "SentRecordFailed": 1}
+    assert metrics.counts == {"MessagesSent": 1, "MessagesSentOverHttps": 1, "SentRecordFailed": 1}
 
 
 def test_a_number_that_cannot_be_normalised_fails_the_job() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from mmsrelay.errors import PermanentError, TransientError
 from mmsrelay.observability import COUNT, MetricsSink
@@ -69,6 +69,10 @@ def error_code(error: BaseException) -> str:
     return type(error).__name__
 
 
+# Sends counted per transport too (the dashboard's "sends by transport").
+SENT_OVER_METRICS: Final[Mapping[Transport, str]] = {"https": "MessagesSentOverHttps", "mm4": "MessagesSentOverMm4"}
+
+
 class SendOutboundJob:
     """queued -> sending -> sent, or failed; a transient failure goes back to the queue (raised)."""
 
@@ -117,6 +121,7 @@ class SendOutboundJob:
             logger.warning("outbound message will be retried", extra={**log, "code": code})
             raise
         self._metrics.add_metric(name="MessagesSent", unit=COUNT, value=1)
+        self._metrics.add_metric(name=SENT_OVER_METRICS[transport], unit=COUNT, value=1)
         summary = [
             {"to": mask(r.recipient), "transactionGUID": r.transaction_guid, "refused": r.refused}
             for r in result.recipients

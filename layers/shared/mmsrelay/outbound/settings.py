@@ -20,6 +20,8 @@ class GatewaySettings(FunctionSettings):
     mm4_port: int
     mm4_tls_mode: str
     mm4_domain: str
+    # X-Mms-Originator-System of our forwards: where the gateway mails MM4 reports.
+    mm4_originator_system: str
 
     @classmethod
     def read(cls, env: EnvironmentReader) -> Self:
@@ -31,6 +33,7 @@ class GatewaySettings(FunctionSettings):
             mm4_port=env.integer("MM4_PORT", minimum=1, maximum=65535),
             mm4_tls_mode=env.text("MM4_TLS_MODE", pattern=r"implicit|starttls"),
             mm4_domain=env.text("MM4_DOMAIN", pattern=r"[A-Za-z0-9.-]+"),
+            mm4_originator_system=env.text("MM4_ORIGINATOR_SYSTEM", pattern=r"[A-Za-z0-9._+-]+(@[A-Za-z0-9.-]+)?"),
         )
 
 

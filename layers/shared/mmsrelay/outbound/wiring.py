@@ -101,6 +101,7 @@ class LazyMm4Client:
                     tls_mode="implicit" if self._gateway.mm4_tls_mode == "implicit" else "starttls",
                     domain=self._gateway.mm4_domain,
                     ca_file=self._ca_file,
+                    originator_system=self._gateway.mm4_originator_system,
                 ),
                 self._credentials,
             )
