@@ -86,8 +86,10 @@ types: $(APP_VENV)/.synced ## mypy --strict
 	$(APP_VENV)/bin/mypy
 
 .PHONY: validate
-validate: $(SAM_VENV)/.synced ## sam validate --lint
+validate: $(SAM_VENV)/.synced $(APP_VENV)/.synced ## sam validate --lint, with the defaults and with every option on
 	$(SAM_ENV) $(SAM) validate --lint
+	$(APP_PY) -m tests.template .aws-sam/validate/template.yaml
+	$(SAM_ENV) $(SAM) validate --lint --template .aws-sam/validate/template.yaml
 
 .PHONY: build
 build: $(SAM_VENV)/.synced ## sam build (offline, no Docker)
@@ -107,6 +109,13 @@ system: setup ## system tests on the stack deployed to the local emulator
 
 .PHONY: test
 test: setup lint types validate build unit integration system ## everything CI runs
+
+# ---------------------------------------------------------------- AWS
+CONFIG_ENV ?= default
+
+.PHONY: deploy
+deploy: build ## deploy to AWS: CONFIG_ENV=default|prod (samconfig.toml), guided the first time
+	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/python scripts/deploy.py $(CONFIG_ENV)
 
 # ---------------------------------------------------------------- local stack
 .PHONY: demo

@@ -69,3 +69,50 @@ def _resolve(value: Any, parameters: dict[str, Any]) -> str:
     if isinstance(value, Tag):
         return f"{value.name}-value"
     return str(value)
+
+
+# --- the template with every optional feature switched on, for `make validate` ------------------
+
+# A value for each optional Parameter that switches a feature on (their defaults leave it off).
+OPTIONS_ON: dict[str, str] = {
+    "EnableTracing": "true",
+    "AllowedSourceCidrs": "203.0.113.0/24,198.51.100.0/24",
+    "MediaLinkBaseUrl": "https://mms.example.com",
+    "EgressSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "EgressSecurityGroupIds": "sg-0123456789abcdef0",
+    "Mm4ReportsDomain": "mm4.example.com",
+    "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:mms-relay-alarms",
+    "GatewayCaCertificate": "LS0tLS1CRUdJTi1FWEFNUExFLS0tLS0=",
+}
+
+
+def _represent_tag(dumper: yaml.SafeDumper, tag: Tag) -> yaml.Node:
+    if isinstance(tag.value, list):
+        return dumper.represent_sequence(f"!{tag.name}", tag.value)
+    if isinstance(tag.value, dict):
+        return dumper.represent_mapping(f"!{tag.name}", tag.value)
+    return dumper.represent_scalar(f"!{tag.name}", str(tag.value))
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(Tag, _represent_tag)
+
+
+def with_defaults(defaults: dict[str, str], source: Path = ROOT / "template.yaml") -> str:
+    """``source`` as YAML text with these Parameters' defaults (a variant for linting)."""
+    document: dict[str, Any] = yaml.load(source.read_text(), Loader=_Loader)  # noqa: S506
+    for name, value in defaults.items():
+        document["Parameters"][name]["Default"] = value
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120)
+
+
+if __name__ == "__main__":
+    import sys
+
+    target = Path(sys.argv[1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(with_defaults(OPTIONS_ON))
+    print(f"wrote {target}: template.yaml with {', '.join(OPTIONS_ON)} set")  # noqa: T201

@@ -16,6 +16,9 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY
 
@@ -56,6 +59,51 @@ class RepoPaths:
         # Its own parent: SAM keeps build.toml (the cache's index) beside the build folder, and
         # sharing it with `make build` (.aws-sam/build) would make a cached build look current.
         return self.root / ".aws-sam" / "local" / "build"
+
+
+# What the emulator cannot create (it fails the whole stack), removed from the built template
+# before a local deploy, with the outputs that name it (docs/local-stack.md): SES receiving (the
+# tests put a raw report where SES's receipt rule would) and alarms on metric math.
+EMULATOR_LACKS = frozenset({"AWS::SES::ReceiptRule", "AWS::SES::ReceiptRuleSet"})
+
+
+def emulator_lacks(resource: dict[str, Any]) -> bool:
+    if resource.get("Type") in EMULATOR_LACKS:
+        return True
+    return resource.get("Type") == "AWS::CloudWatch::Alarm" and "Metrics" in resource.get("Properties", {})
+
+
+def for_the_emulator(built_template: Path) -> Path:
+    """The built template without what the emulator lacks, written beside it (same relative paths)."""
+    document = yaml.safe_load(built_template.read_text())  # sam build writes long-form intrinsics
+    resources = document["Resources"]
+    removed = {name for name, body in resources.items() if emulator_lacks(body)}
+    for name in removed:
+        del resources[name]
+        logger.info("not deployed locally (the emulator lacks it): %s", name)
+    for section in ("Outputs",):
+        for name, body in list(document.get(section, {}).items()):
+            if _names_any(body, removed):
+                del document[section][name]
+    local = built_template.with_name("template.local.yaml")
+    local.write_text(yaml.safe_dump(document, sort_keys=False))
+    return local
+
+
+def _names_any(value: object, names: set[str]) -> bool:
+    """Whether ``value`` refers to one of ``names`` (Ref, GetAtt, or a ${Name} inside Sub)."""
+    if isinstance(value, dict):
+        if value.get("Ref") in names:
+            return True
+        attribute = value.get("Fn::GetAtt")
+        if isinstance(attribute, list) and attribute and attribute[0] in names:
+            return True
+        return any(_names_any(item, names) for item in value.values())
+    if isinstance(value, list):
+        return any(_names_any(item, names) for item in value)
+    if isinstance(value, str):
+        return any(f"${{{name}}}" in value or f"${{{name}." in value for name in names)
+    return False
 
 
 def host_architecture() -> str:

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, Ministack
-from devstack.sam import RepoPaths, SamCli, local_parameter_overrides
+from devstack.sam import RepoPaths, SamCli, for_the_emulator, local_parameter_overrides
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,9 @@ class LocalStack:
         try:
             progress(f"deploying to ministack at {self._ministack.endpoint} (sam deploy)")
             overrides = local_parameter_overrides(self._paths, self._extra)
-            sam.deploy(built, self._ministack.endpoint, self._ministack.ca_file, STACK_NAME, overrides)
+            sam.deploy(
+                for_the_emulator(built), self._ministack.endpoint, self._ministack.ca_file, STACK_NAME, overrides
+            )
             stack = DeployedStack(self._ministack.endpoint, self._ministack.ca_file, {})
             described = stack.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
             stack.outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}

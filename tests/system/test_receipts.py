@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from devstack.ses import store_as_ses
 from devstack.stack import DeployedStack
 from gatewaysim import images
-from gatewaysim.receipts import ReceiptSender, receipts_for_http, reports_for_mm4
+from gatewaysim.receipts import Mm4ReportBuilder, ReceiptSender, receipts_for_http, reports_for_mm4
 from gatewaysim.simulator import GatewaySimulator
-from tests.system.conftest import eventually
+from tests.system.conftest import eventually, function_logs
 from tests.system.test_outbound import finished, put_job, unique_number
 
 pytestmark = pytest.mark.system
@@ -142,3 +143,57 @@ def test_an_mm4_delivery_report_posted_raw_reaches_its_recipient(
             assert json.loads(answer.body)["status"] == "advanced"
     statuses = {number: transaction(local_stack, guid)["status"]["S"] for number, guid in guids.items()}
     assert statuses == dict.fromkeys(numbers, "delivered")
+
+
+@pytest.mark.parametrize("named_by", ["forward", "guid"])
+def test_an_mm4_report_mailed_to_the_reports_domain_moves_its_recipient(
+    local_stack: DeployedStack, simulator: GatewaySimulator, named_by: str
+) -> None:
+    # Given a group MMS sent over MM4, asking for delivery reports
+    numbers = [unique_number(), unique_number()]
+    message_id = f"sys-mm4-ses-{uuid.uuid4().hex[:8]}"
+    put_job(
+        local_stack,
+        {"messageId": message_id, "from": "+12223334444", "to": numbers, "text": "group", "deliveryReport": True},
+    )
+    item = eventually(lambda: finished(local_stack, message_id), timeout=60)
+    guids = {r["M"]["number"]["S"]: r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]}
+    (mm4,) = [t for t in simulator.mm4.transactions if numbers[0].lstrip("+") in " ".join(t.recipients)]
+    # And the forward tells the gateway where to mail reports (the stack's Mm4ReportsDomain)
+    assert mm4.header("X-Mms-Originator-System") == "system-user@mm4.relay.test"
+    # When SES stores the gateway's report for the first recipient in the bucket (as its rule would)
+    builder = Mm4ReportBuilder(message_id=named_by)  # type: ignore[arg-type]
+    report = builder.delivery_report(mm4, numbers[0], "Retrieved")
+    store_as_ses(local_stack, report)
+    # Then the function the object triggers moves that recipient's status, and only that one
+    eventually(lambda: transaction(local_stack, guids[numbers[0]])["status"]["S"] == "delivered", timeout=60)
+    if guids[numbers[0]] != guids[numbers[1]]:
+        assert transaction(local_stack, guids[numbers[1]])["status"]["S"] == "sent"
+
+
+def test_a_stored_message_that_failed_the_ses_scan_changes_nothing(
+    local_stack: DeployedStack, simulator: GatewaySimulator
+) -> None:
+    number = unique_number()
+    message_id = f"sys-mm4-spam-{uuid.uuid4().hex[:8]}"
+    job = {"messageId": message_id, "from": "+12223334444", "to": [number], "text": "hi", "deliveryReport": True}
+    put_job(local_stack, job)
+    item = eventually(lambda: finished(local_stack, message_id), timeout=60)
+    (guid,) = [r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]]
+    (mm4,) = [t for t in simulator.mm4.transactions if number.lstrip("+") in " ".join(t.recipients)]
+    # Given a report that would deliver the message, but that SES's scan called spam
+    key = store_as_ses(local_stack, Mm4ReportBuilder().delivery_report(mm4, number, "Retrieved"), spam="FAIL")
+    # When the function has read it (it says so in its log)
+    eventually(lambda: refused_for(local_stack, key) == "spam")
+    # Then the message's status did not move
+    assert transaction(local_stack, guid)["status"]["S"] == "sent"
+
+
+def refused_for(stack: DeployedStack, key: str) -> str | None:
+    """Why the MM4 report function refused the stored object ``key``, as its log says (None: not yet)."""
+    for line in function_logs(stack, lines_per_function=200).splitlines():
+        if line.startswith("{") and key in line:
+            entry = json.loads(line)
+            if entry.get("object_key") == key:
+                return str(entry.get("reason"))
+    return None

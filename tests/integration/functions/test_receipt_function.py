@@ -109,7 +109,6 @@ def test_an_mm4_delivery_report_finds_its_transaction_by_message_id_and_recipien
     assert status_of(deployed, guid) == "delivered"
 
 
-
 @pytest.mark.parametrize("named_as", ["<{guid}@mmsc.aerialink.net>", "{guid}", "<{{{lower}}}>"])
 def test_an_mm4_report_naming_the_gateways_transaction_guid_moves_that_transaction(
     deployed: Any, named_as: str
@@ -126,6 +125,7 @@ def test_an_mm4_report_naming_the_gateways_transaction_guid_moves_that_transacti
     # Then the transaction of that GUID moves, without the Message-ID index
     assert (answer["statusCode"], json.loads(answer["body"])["transactionGUID"]) == (200, guid)
     assert status_of(deployed, guid) == "delivered"
+
 
 def test_an_mm4_report_for_an_unknown_message_is_answered_but_matches_nothing(deployed: Any) -> None:
     code, body = post("dlr_mm4_delivery_report.json")

@@ -14,7 +14,7 @@ from mmsrelay.events.settings import EventSettings
 from mmsrelay.inbound.settings import InboundSettings, MediaSettings
 from mmsrelay.outbound.settings import MediaLinkSettings, OutboundSettings
 from mmsrelay.query.settings import QuerySettings
-from mmsrelay.receipts.settings import ReceiptSettings, SweepSettings
+from mmsrelay.receipts.settings import MailedReportSettings, ReceiptSettings, SweepSettings
 from mmsrelay.settings import SettingsError
 from tests.template import ROOT, Tag, function_environment, resources, template
 
@@ -27,7 +27,12 @@ SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
     "NoReceiptFunction": SweepSettings.from_environ,
     "QueryFunction": QuerySettings.from_environ,
     "EventsFunction": EventSettings.from_environ,
+    "Mm4ReportFunction": MailedReportSettings.from_environ,
 }
+
+
+def test_every_function_has_its_settings_checked() -> None:
+    assert set(SETTINGS) == set(resources("AWS::Serverless::Function"))
 
 
 def test_every_function_points_at_a_handler_that_exists() -> None:
@@ -76,9 +81,14 @@ def test_the_media_bucket_is_private_encrypted_and_tls_only() -> None:
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     (policy,) = resources("AWS::S3::BucketPolicy").values()
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    statement, ses_statement = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # The only other statement lets SES store MM4 reports, and only when that path is on
+    assert isinstance(ses_statement, Tag)
+    assert ses_statement.name == "If"
+    assert ses_statement.value[0] == "HasMm4Reports"
+    assert ses_statement.value[2] == Tag("Ref", "AWS::NoValue")
 
 
 def test_the_table_keeps_history_recoverable_and_expiring() -> None:
