@@ -86,8 +86,9 @@ types: $(APP_VENV)/.synced ## mypy --strict
 	$(APP_VENV)/bin/mypy
 
 .PHONY: validate
-validate: $(SAM_VENV)/.synced ## sam validate --lint
+validate: $(SAM_VENV)/.synced ## sam validate --lint, the relay's template and the network's
 	$(SAM_ENV) $(SAM) validate --lint
+	$(SAM_ENV) $(SAM) validate --lint --config-env network
 
 .PHONY: build
 build: $(SAM_VENV)/.synced ## sam build (offline, no Docker)
@@ -120,6 +121,12 @@ up: setup ## deploy the local stack and keep it running (Ctrl-C to stop)
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
 	$(LOCAL_PATH) $(APP_PY) -m bench
+
+# ---------------------------------------------------------------- AWS
+# Your AWS profile decides the account and region (SAM_ENV's us-east-1 is for offline commands).
+.PHONY: network
+network: $(SAM_VENV)/.synced ## deploy the VPC with fixed egress addresses (network/template.yaml) to AWS
+	$(SAM) deploy --config-env network
 
 .PHONY: clean
 clean: ## remove build output (keeps the venvs)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
+import tomllib
 from typing import Any
 
 import pytest
@@ -401,6 +403,19 @@ def test_the_outputs_are_what_the_relay_stack_and_the_gateway_need() -> None:
     assert {"VpcId", "EgressSubnetIds", "EgressSecurityGroupIds", "ElasticIps"} <= set(outputs)
     relay_egress_parameters = {name for name in template()["Parameters"] if name.startswith("Egress")}
     assert relay_egress_parameters <= set(outputs)
+
+
+def test_the_network_environment_deploys_the_network_template_with_real_parameters() -> None:
+    # Given samconfig.toml's network environment
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["network"]
+    # Then sam validate and sam deploy use the network template, as their own stack
+    assert ROOT / config["global"]["parameters"]["template_file"] == NETWORK
+    assert config["global"]["parameters"]["stack_name"] == "mms-relay-network"
+    assert config["deploy"]["parameters"]["confirm_changeset"] is True
+    # And any override names one of its parameters
+    overrides = config["deploy"]["parameters"].get("parameter_overrides", "")
+    for item in shlex.split(overrides):
+        assert item.split("=", 1)[0] in load(NETWORK)["Parameters"], item
 
 
 def test_every_ec2_resource_carries_a_name_tag() -> None:
