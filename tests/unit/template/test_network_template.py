@@ -36,6 +36,7 @@ class Deployed:
 
     def __init__(self, **overrides: str) -> None:
         document = load(NETWORK)
+        assert overrides.keys() <= document["Parameters"].keys(), overrides
         self.parameters = {
             name: str(overrides.get(name, body.get("Default", ""))) for name, body in document["Parameters"].items()
         }
