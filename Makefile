@@ -86,10 +86,11 @@ types: $(APP_VENV)/.synced ## mypy --strict
 	$(APP_VENV)/bin/mypy
 
 .PHONY: validate
-validate: $(SAM_VENV)/.synced $(APP_VENV)/.synced ## sam validate --lint, with the defaults and with every option on
+validate: $(SAM_VENV)/.synced $(APP_VENV)/.synced ## sam validate --lint: the relay (defaults, every option on), the network
 	$(SAM_ENV) $(SAM) validate --lint
 	$(APP_PY) -m tests.template .aws-sam/validate/template.yaml
 	$(SAM_ENV) $(SAM) validate --lint --template .aws-sam/validate/template.yaml
+	$(SAM_ENV) $(SAM) validate --lint --config-env network
 
 .PHONY: build
 build: $(SAM_VENV)/.synced ## sam build (offline, no Docker)
@@ -129,6 +130,12 @@ up: setup ## deploy the local stack and keep it running (Ctrl-C to stop)
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
 	$(LOCAL_PATH) $(APP_PY) -m bench
+
+# ---------------------------------------------------------------- AWS
+# Your AWS profile decides the account and region (SAM_ENV's us-east-1 is for offline commands).
+.PHONY: network
+network: $(SAM_VENV)/.synced ## deploy the VPC with fixed egress addresses (network/template.yaml) to AWS
+	$(SAM) deploy --config-env network
 
 .PHONY: clean
 clean: ## remove build output (keeps the venvs)

@@ -1,4 +1,4 @@
-"""template.yaml as data, for the template checks (CloudFormation's short tags kept as markers)."""
+"""The templates as data, for the template checks (CloudFormation's short tags kept as markers)."""
 
 from __future__ import annotations
 
@@ -37,9 +37,15 @@ _Loader.add_multi_constructor("!", _construct)
 
 
 @cache
-def template() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506
+def load(path: Path) -> dict[str, Any]:
+    """A CloudFormation template file, its short tags (``!Ref``, ``!If``, ...) read as `Tag`s."""
+    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506
     return document
+
+
+def template() -> dict[str, Any]:
+    """The relay's template.yaml."""
+    return load(ROOT / "template.yaml")
 
 
 def resources(kind: str) -> dict[str, dict[str, Any]]:
