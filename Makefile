@@ -13,6 +13,8 @@ APP_PY := $(APP_VENV)/bin/python
 SAM_VENV := $(VENVS)/sam
 SAM := $(SAM_VENV)/bin/sam
 MINISTACK_VENV := $(VENVS)/ministack
+# Not a venv: a folder holding what the Lambda runtime ships (boto3 and its dependencies).
+LAMBDA_RUNTIME := $(VENVS)/lambda-runtime
 
 # uv must not download interpreters (this machine reaches PyPI only) and must use our venv.
 export UV_PYTHON_DOWNLOADS := never
@@ -53,8 +55,17 @@ $(MINISTACK_VENV)/.synced: requirements/ministack.txt $(UV)
 	$(UV) pip sync --quiet --python $(MINISTACK_VENV)/bin/python requirements/ministack.txt
 	touch $@
 
+# The stand-in for the Lambda runtime's own packages, installed into a plain folder with the SAM
+# venv's pip: the built-layer tests and `make invoke` put it on a function's path after the layer,
+# where /var/runtime sits in AWS (requirements/lambda-runtime.in says which versions and why).
+$(LAMBDA_RUNTIME)/.installed: requirements/lambda-runtime.txt $(SAM_VENV)/.synced
+	rm -rf $(LAMBDA_RUNTIME)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		--only-binary=:all: --target $(LAMBDA_RUNTIME) -r requirements/lambda-runtime.txt
+	touch $@
+
 .PHONY: setup
-setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced ## create every venv from the locks
+setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## create every venv from the locks
 
 .PHONY: lock
 lock: $(UV) ## re-resolve the locks and export the layer's requirements
@@ -65,6 +76,7 @@ lock: $(UV) ## re-resolve the locks and export the layer's requirements
 		-o layers/shared/requirements.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/sam.in -o requirements/sam.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/ministack.in -o requirements/ministack.txt
+	$(UV) pip compile --quiet --python-version 3.13 --generate-hashes requirements/lambda-runtime.in -o requirements/lambda-runtime.txt
 
 .PHONY: schema
 schema: $(APP_VENV)/.synced ## regenerate schemas/outbound-job.schema.json from the job model
