@@ -70,10 +70,7 @@ setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced $(LAMBD
 .PHONY: lock
 lock: $(UV) ## re-resolve the locks and export the layer's requirements
 	$(UV) lock
-	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header \
-		--no-emit-package botocore --no-emit-package urllib3 --no-emit-package jmespath \
-		--no-emit-package python-dateutil --no-emit-package six \
-		-o layers/shared/requirements.txt
+	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header -o layers/shared/requirements.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/sam.in -o requirements/sam.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/ministack.in -o requirements/ministack.txt
 	$(UV) pip compile --quiet --python-version 3.13 --generate-hashes requirements/lambda-runtime.in -o requirements/lambda-runtime.txt
