@@ -126,6 +126,12 @@ demo: setup ## bring the local stack up, run the main job, print what happened, 
 up: setup ## deploy the local stack and keep it running (Ctrl-C to stop)
 	$(LOCAL_PATH) $(APP_PY) -m devstack up
 
+.PHONY: invoke
+invoke: $(APP_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## run one function of the running `make up` stack: FUNCTION=ReceiptFunction EVENT=events/dlr_post_word.json
+	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then \
+		echo "usage: make invoke FUNCTION=<logical id or short name> EVENT=events/<file>.json (with make up running)" >&2; exit 2; fi
+	@$(LOCAL_PATH) $(APP_PY) -m devstack invoke "$(FUNCTION)" "$(EVENT)"
+
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
 	$(LOCAL_PATH) $(APP_PY) -m bench
