@@ -105,18 +105,6 @@ def base_interpreter() -> Path:
     return candidate if candidate.exists() else Path(sys.executable)
 
 
-def python_version(python: Path) -> str:
-    """X.Y of ``python``."""
-    answer = subprocess.run(
-        [str(python), "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return answer.stdout.strip()
-
-
 def host_layer(build_dir: Path) -> Path:
     """The python folder of the layer built for this machine's architecture in ``build_dir``."""
     name = "SharedLayerArm64" if host_architecture() == "arm64" else "SharedLayerX8664"

@@ -28,6 +28,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from devstack.gateway import gateway_overrides
@@ -281,6 +282,7 @@ class Deployed:
             region_name=self.aws.region,
             aws_access_key_id=self.aws.access_key_id,
             aws_secret_access_key=self.aws.secret_access_key,
+            config=Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2}),
         )
 
 
