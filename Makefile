@@ -107,7 +107,7 @@ unit: $(APP_VENV)/.synced ## unit tests (no network)
 	$(call run_pytest,tests/unit)
 
 .PHONY: integration
-integration: $(APP_VENV)/.synced ## integration tests (moto, local peers on 127.0.0.1)
+integration: $(APP_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## integration tests (moto, local peers on 127.0.0.1)
 	$(call run_pytest,tests/integration)
 
 .PHONY: system
