@@ -213,6 +213,8 @@ def layer_build(python: Path, request: pytest.FixtureRequest) -> LayerBuild:
         )
         if not chosen.python.is_dir():
             SamCli(paths).build()
+        if not chosen.python.is_dir():
+            pytest.fail(f"{chosen.python} is missing after sam build into {paths.build_dir}")
     say(request, f"built layer under test: {chosen.python} ({chosen.described}), run by {python}")
     return chosen
 
@@ -288,7 +290,7 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def deployed(moto_endpoint: str, simulator: GatewaySimulator) -> Deployed:
-    """The template's resources, created on moto as the template declares them."""
+    """The resources the functions' environments name, created on moto as the template declares them."""
     names = {"Api": "abc123defg", "AWS::Region": REGION, "MediaBucket": MEDIA_BUCKET}
     stack = Deployed(
         AwsTarget(moto_endpoint, REGION, "testing", "testing"),
