@@ -13,6 +13,8 @@ APP_PY := $(APP_VENV)/bin/python
 SAM_VENV := $(VENVS)/sam
 SAM := $(SAM_VENV)/bin/sam
 MINISTACK_VENV := $(VENVS)/ministack
+# Not a venv: a folder holding what the Lambda runtime ships (boto3 and its dependencies).
+LAMBDA_RUNTIME := $(VENVS)/lambda-runtime
 
 # uv must not download interpreters (this machine reaches PyPI only) and must use our venv.
 export UV_PYTHON_DOWNLOADS := never
@@ -53,18 +55,25 @@ $(MINISTACK_VENV)/.synced: requirements/ministack.txt $(UV)
 	$(UV) pip sync --quiet --python $(MINISTACK_VENV)/bin/python requirements/ministack.txt
 	touch $@
 
+# The stand-in for the Lambda runtime's own packages, installed into a plain folder with the SAM
+# venv's pip: the built-layer tests and `make invoke` put it on a function's path after the layer,
+# where /var/runtime sits in AWS (requirements/lambda-runtime.in says which versions and why).
+$(LAMBDA_RUNTIME)/.installed: requirements/lambda-runtime.txt $(SAM_VENV)/.synced
+	rm -rf $(LAMBDA_RUNTIME)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+		--only-binary=:all: --target $(LAMBDA_RUNTIME) -r requirements/lambda-runtime.txt
+	touch $@
+
 .PHONY: setup
-setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced ## create every venv from the locks
+setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## create every venv from the locks
 
 .PHONY: lock
 lock: $(UV) ## re-resolve the locks and export the layer's requirements
 	$(UV) lock
-	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header \
-		--no-emit-package botocore --no-emit-package urllib3 --no-emit-package jmespath \
-		--no-emit-package python-dateutil --no-emit-package six \
-		-o layers/shared/requirements.txt
+	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header -o layers/shared/requirements.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/sam.in -o requirements/sam.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/ministack.in -o requirements/ministack.txt
+	$(UV) pip compile --quiet --python-version 3.13 --generate-hashes requirements/lambda-runtime.in -o requirements/lambda-runtime.txt
 
 .PHONY: schema
 schema: $(APP_VENV)/.synced ## regenerate schemas/outbound-job.schema.json from the job model
@@ -101,7 +110,7 @@ unit: $(APP_VENV)/.synced ## unit tests (no network)
 	$(call run_pytest,tests/unit)
 
 .PHONY: integration
-integration: $(APP_VENV)/.synced ## integration tests (moto, local peers on 127.0.0.1)
+integration: $(APP_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## integration tests (moto, local peers on 127.0.0.1)
 	$(call run_pytest,tests/integration)
 
 .PHONY: system
@@ -126,6 +135,12 @@ demo: setup ## bring the local stack up, run the main job, print what happened, 
 .PHONY: up
 up: setup ## deploy the local stack and keep it running (Ctrl-C to stop)
 	$(LOCAL_PATH) $(APP_PY) -m devstack up
+
+.PHONY: invoke
+invoke: $(APP_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## run one function of the running `make up` stack: FUNCTION=ReceiptFunction EVENT=events/dlr_post_word.json
+	@if [ -z "$(FUNCTION)" ] || [ -z "$(EVENT)" ]; then \
+		echo "usage: make invoke FUNCTION=<logical id or short name> EVENT=events/<file>.json (with make up running)" >&2; exit 2; fi
+	@$(LOCAL_PATH) $(APP_PY) -m devstack invoke "$(FUNCTION)" "$(EVENT)"
 
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)

@@ -55,6 +55,11 @@ class RepoPaths:
         return Path(os.environ.get("MMSRELAY_MINISTACK", self.root / ".venvs/ministack/bin/ministack"))
 
     @property
+    def lambda_runtime(self) -> Path:
+        """The stand-in for the Lambda runtime's own packages (a plain folder, ``make setup``)."""
+        return self.root / ".venvs" / "lambda-runtime"
+
+    @property
     def build_dir(self) -> Path:
         # Its own parent: SAM keeps build.toml (the cache's index) beside the build folder, and
         # sharing it with `make build` (.aws-sam/build) would make a cached build look current.
