@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from devstack.stack import SAMPLE_WEBHOOK_PASSWORD, SAMPLE_WEBHOOK_USERNAME
+
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 # The credentials the sample events carry (events/*.json); not a secret of any deployment.
-EVENT_USERNAME = "aerialink"
-EVENT_PASSWORD = "example-webhook-password"
+EVENT_USERNAME = SAMPLE_WEBHOOK_USERNAME
+EVENT_PASSWORD = SAMPLE_WEBHOOK_PASSWORD
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ def up(seconds: float) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     paths = RepoPaths.discover()
     with LocalStack(paths) as stack:
+        stack.use_sample_webhook_credentials()
         state = StackState(stack.endpoint, stack.ca_file, STACK_NAME, stack.outputs, paths.build_dir, os.getpid())
         with published(state_file(paths.build_dir), state):
             print(
@@ -36,6 +37,7 @@ def up(seconds: float) -> int:
                         "api_url": stack.api_url,
                         "outputs": stack.outputs,
                         "credentials": "aws_access_key_id=test aws_secret_access_key=test region=us-east-1",
+                        "webhook_credentials": "the samples' (events/*.json): aerialink / example-webhook-password",
                         "state_file": str(state_file(paths.build_dir)),
                     },
                     indent=2,

@@ -115,13 +115,15 @@ def report(invocation: Invocation) -> None:
     print(json.dumps(document, indent=2))
 
 
-def run(function: str, event_file: str, paths: RepoPaths | None = None) -> int:
-    """0: the function answered; 1: it raised; 2: nothing to run (no stack, no such function or event)."""
+def run(function: str, event_file: str, paths: RepoPaths | None = None, state_path: Path | None = None) -> int:
+    """0: the function answered; 1: it raised; 2: nothing to run (no stack, no such function or event).
+
+    ``state_path``: where the running stack is described (default: the file ``make up`` writes)."""
     paths = paths or RepoPaths.discover()
     try:
         event = read_event(Path(event_file))
         logical_id = resolve_function(function, template_functions(paths.template))
-        state = read_state(state_file(paths.build_dir))
+        state = read_state(state_path or state_file(paths.build_dir))
         check_reachable(state)
         stack = DeployedStack(state.endpoint, state.ca_file, state.outputs)
         built, variables = deployed_function(stack, state, logical_id)

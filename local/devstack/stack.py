@@ -23,6 +23,9 @@ from devstack.sam import RepoPaths, SamCli, for_the_emulator, local_parameter_ov
 logger = logging.getLogger(__name__)
 
 STACK_NAME = "mms-relay-local"
+# The Basic credentials the sample events (events/*.json) carry: no deployment's secret.
+SAMPLE_WEBHOOK_USERNAME = "aerialink"
+SAMPLE_WEBHOOK_PASSWORD = "example-webhook-password"  # noqa: S105
 
 
 @dataclass
@@ -73,6 +76,14 @@ class DeployedStack:
         credentials = Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY)
         SigV4Auth(credentials, "execute-api", LOCAL_REGION).add_auth(request)
         return requests.get(url, headers=dict(request.headers), timeout=60, verify=str(self.ca_file))
+
+    def use_sample_webhook_credentials(self) -> None:
+        """Puts the credentials the ``events/`` samples carry in the webhook secret (``make up``), so
+        ``make invoke`` with a webhook sample is answered rather than refused (local stack only)."""
+        self.client("secretsmanager").put_secret_value(
+            SecretId=self.outputs["WebhookCredentialsSecretArn"],
+            SecretString=json.dumps({"username": SAMPLE_WEBHOOK_USERNAME, "password": SAMPLE_WEBHOOK_PASSWORD}),
+        )
 
     def webhook_credentials(self) -> tuple[str, str]:
         """The Basic credentials the template generated for the gateway's webhook posts."""
