@@ -5,7 +5,8 @@ sends it; the demo shows the stored item, the S3 copies checked against the orig
 a repeated post does. Outbound: a job with an image from S3 goes over the gateway's HTTPS API
 (through a short media link), and a group MMS with two attachments over MM4; the demo shows what
 the simulated gateway received and the items written. Receipts: the gateway's delivery receipts
-(HTTP callbacks, one late, one duplicated, and MM4 reports) move each recipient's status forward,
+(HTTP callbacks, one late, one duplicated, and MM4 reports, one posted, one mailed to the stack's
+MM4 domain and stored by SES) move each recipient's status forward,
 read back through the IAM-signed query API; and the events the relay published reach a
 subscriber's queue. Everything runs on 127.0.0.1 and is torn down at the end.
 """
@@ -21,10 +22,11 @@ from typing import Any
 import requests
 
 from devstack.gateway import stack_on
+from devstack.ses import store_as_ses
 from devstack.stack import DeployedStack
 from gatewaysim import images
 from gatewaysim.mo import MoMessage
-from gatewaysim.receipts import receipts_for_http, reports_for_mm4
+from gatewaysim.receipts import Mm4ReportBuilder, receipts_for_http, reports_for_mm4
 from gatewaysim.simulator import GatewaySimulator
 from mmsrelay.storage.items import plain_item
 
@@ -232,19 +234,50 @@ def receipts_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) -
     groups = [t for t in simulator.mm4.transactions if len(t.recipients) == 3]
     if not groups:
         return failures + 1
+    group = groups[0]
     with simulator.receipt_sender(
         f"{stack.api_url}/dlr/mm4", username, password, timeout=60, verify=str(stack.ca_file)
     ) as mm4_sender:
-        reports = reports_for_mm4(groups[0], ["Retrieved"])[:2]
-        codes = [mm4_sender.send_raw(report).status_code for report in reports]
-        say(f"gateway sends MM4 delivery reports (Retrieved) for 2 of the 3 group recipients to /dlr/mm4: {codes}")
-    job: dict[str, Any] = stack.signed_get("/messages/demo-group-photos").json()
+        (report,) = reports_for_mm4(group, ["Retrieved"])[:1]
+        code = mm4_sender.send_raw(report).status_code
+        say(f"gateway posts an MM4 delivery report (Retrieved) for the 1st group recipient to /dlr/mm4: {code}")
+    # In AWS the gateway mails reports to the stack's MM4 domain and SES stores them in the bucket;
+    # the emulator has no SES receiving, so the demo stores the report as SES's rule would.
+    second = list(group.guids)[1]
+    mailed = Mm4ReportBuilder(message_id="guid").delivery_report(group, second, "Retrieved")
+    key = store_as_ses(stack, mailed)
+    reports_to = group.header("X-Mms-Originator-System")
+    say(
+        f"gateway mails an MM4 report for the 2nd, naming its transaction GUID, to {reports_to}: "
+        f"SES stores it as s3://{stack.outputs['MediaBucketName']}/{key}, which triggers Mm4ReportFunction"
+    )
+    job = _until(lambda: _group_job(stack), lambda found: len(_delivered(found)) >= 2)
     for recipient in job.get("recipients", []):
         delivery = recipient.get("delivery") or {}
         say(f"  {recipient['number']}: {delivery.get('status')}")
-    delivered = [r for r in job.get("recipients", []) if (r.get("delivery") or {}).get("status") == "delivered"]
-    failures += len(delivered) != 2
+    failures += len(_delivered(job)) != 2
     return failures
+
+
+def _group_job(stack: DeployedStack) -> dict[str, Any]:
+    job: dict[str, Any] = stack.signed_get("/messages/demo-group-photos").json()
+    return job
+
+
+def _delivered(job: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in job.get("recipients", []) if (r.get("delivery") or {}).get("status") == "delivered"]
+
+
+def _until(
+    read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool], seconds: float = 30
+) -> dict[str, Any]:
+    """``read()`` again until ``done`` holds for it (the mailed report is applied asynchronously)."""
+    deadline = time.monotonic() + seconds
+    found = read()
+    while not done(found) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        found = read()
+    return found
 
 
 def events_demo(stack: DeployedStack, queue_url: str, say: Say) -> int:
