@@ -53,6 +53,17 @@ def resources(kind: str) -> dict[str, dict[str, Any]]:
     return {name: body for name, body in template()["Resources"].items() if body["Type"] == kind}
 
 
+def role_statements(function: str) -> list[dict[str, Any]]:
+    """The statements of ``function``'s role (its explicit ``Role``), conditional ones unwrapped."""
+    role = resources("AWS::Serverless::Function")[function]["Properties"]["Role"]
+    assert role == Tag("GetAtt", f"{function}Role.Arn"), role
+    found = []
+    for policy in template()["Resources"][f"{function}Role"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            found.append(statement.value[1] if isinstance(statement, Tag) else statement)
+    return found
+
+
 def function_environment(
     name: str, names: Mapping[str, str] | None = None, parameters: Mapping[str, str] | None = None
 ) -> dict[str, str]:

@@ -16,7 +16,7 @@ from mmsrelay.outbound.settings import MediaLinkSettings, OutboundSettings
 from mmsrelay.query.settings import QuerySettings
 from mmsrelay.receipts.settings import MailedReportSettings, ReceiptSettings, SweepSettings
 from mmsrelay.settings import SettingsError
-from tests.template import ROOT, Tag, function_environment, resources, template
+from tests.template import ROOT, Tag, function_environment, resources, role_statements, template
 
 SETTINGS: dict[str, Callable[[Mapping[str, str]], object]] = {
     "InboundFunction": InboundSettings.from_environ,
@@ -99,8 +99,7 @@ def test_the_table_keeps_history_recoverable_and_expiring() -> None:
 
 
 def test_the_webhook_function_may_write_but_never_read_the_table() -> None:
-    inbound = resources("AWS::Serverless::Function")["InboundFunction"]["Properties"]
-    statements = inbound["Policies"][0]["Statement"]
+    statements = role_statements("InboundFunction")
     actions = {action for statement in statements for action in _list(statement["Action"])}
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
     reads = ("GetItem", "BatchGetItem", "Query", "Scan")
