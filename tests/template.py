@@ -124,6 +124,8 @@ OPTIONS_ON: dict[str, str] = {
     "Mm4ReportsDomain": "mm4.example.com",
     "AlarmTopicArn": "arn:aws:sns:us-east-1:123456789012:mms-relay-alarms",
     "GatewayCaCertificate": "LS0tLS1CRUdJTi1FWEFNUExFLS0tLS0=",
+    "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-4990-8887-766554433221",
+    "MediaBucketVersioning": "true",
 }
 
 

@@ -31,10 +31,28 @@ class Calls:
 
 @pytest.fixture
 def s3(aws: None) -> "S3Client":
-    """moto's S3 (the tier's ``aws`` fixture: mock_aws and fake credentials) with our bucket."""
+    """moto's S3 (the tier's ``aws`` fixture: mock_aws and fake credentials) with our bucket,
+    encrypted by default as template.yaml declares it (SSE-S3 unless KmsKeyArn is given)."""
     client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
+    encrypt_by_default(client, {"SSEAlgorithm": "AES256"})
     return client
+
+
+def encrypt_by_default(client: "S3Client", default: dict[str, str]) -> None:
+    rules: Any = [{"ApplyServerSideEncryptionByDefault": default}]
+    client.put_bucket_encryption(Bucket=BUCKET, ServerSideEncryptionConfiguration={"Rules": rules})
+
+
+def test_a_customer_managed_key_of_the_bucket_is_not_overridden(s3: "S3Client") -> None:
+    # Given the bucket encrypts with a customer-managed key by default (KmsKeyArn)
+    key = "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-4990-8887-766554433221"
+    encrypt_by_default(s3, {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key})
+    # When media is stored
+    S3MediaStore(s3, BUCKET).put_stream("m/kms.jpg", [b"\xff\xd8 image"], "image/jpeg")
+    # Then the object is encrypted with that key, not downgraded to SSE-S3 by the request
+    head = s3.head_object(Bucket=BUCKET, Key="m/kms.jpg")
+    assert (head["ServerSideEncryption"], head.get("SSEKMSKeyId")) == ("aws:kms", key)
 
 
 def body_of(size: int) -> bytes:

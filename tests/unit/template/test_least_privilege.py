@@ -29,6 +29,7 @@ NEEDS_ANY_RESOURCE = frozenset(
 )
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+KMS = {"kms:Decrypt", "kms:GenerateDataKey"}  # with KmsKeyArn, on that key only
 # What each function does, action by action: a new permission is a decision made here too.
 EXPECTED_ACTIONS: dict[str, set[str]] = {
     "InboundFunction": {
@@ -150,12 +151,28 @@ def test_permissions_needing_any_resource_exist_only_when_their_feature_is_on() 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_each_role_grants_exactly_what_its_function_uses(function: str) -> None:
     granted = set().union(*(actions_of(statement) for statement in role_statements(function)))
-    expected = EXPECTED_ACTIONS[function] | LOGS | TRACING
+    expected = EXPECTED_ACTIONS[function] | LOGS | TRACING | KMS
     if function == "Mm4ReportFunction":  # reading the stored reports: a policy of its own (a cycle otherwise)
         reads = template()["Resources"]["Mm4ReportFunctionReadsReports"]["Properties"]["PolicyDocument"]
         granted |= set().union(*(actions_of(statement) for statement in reads["Statement"]))
         expected |= {"s3:GetObject", "s3:ListBucket"}
     assert granted == expected
+
+
+def test_the_customer_managed_key_is_used_only_when_given_and_only_that_key() -> None:
+    for name, statement in all_policy_statements():
+        if actions_of(statement) & KMS:
+            assert actions_of(statement) == KMS, name
+            assert statement["Resource"] == Tag("Ref", "KmsKeyArn"), name
+    for function in FUNCTIONS:
+        role = template()["Resources"][f"{function}Role"]["Properties"]
+        (conditional,) = [
+            statement
+            for policy in role["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            if isinstance(statement, Tag) and statement.value[0] == "HasKmsKey"
+        ]
+        assert conditional.value[2] == Tag("Ref", "AWS::NoValue")
 
 
 def test_each_role_writes_logs_to_its_own_group_only() -> None:

@@ -102,9 +102,16 @@ def test_ses_stores_the_raw_report_under_its_own_scanned_prefix_and_it_expires()
     lifecycle = resources("AWS::S3::Bucket")["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     (expiry,) = [rule for rule in lifecycle if rule.get("Prefix") == "mm4-reports/"]
     assert expiry["ExpirationInDays"] == Tag("Ref", "Mm4ReportsRetentionDays")
-    # Encrypted at rest like every object of the bucket
+    # Encrypted at rest like every object of the bucket: the customer-managed key when given, else SSE-S3
     bucket = resources("AWS::S3::Bucket")["MediaBucket"]["Properties"]
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    (encryption,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    condition, with_key, without = encryption.value
+    assert condition == "HasKmsKey"
+    assert with_key["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": Tag("Ref", "KmsKeyArn"),
+    }
+    assert without["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
 
 
 def test_only_ses_for_this_accounts_rule_may_store_reports_and_only_under_the_prefix() -> None:
@@ -282,12 +289,21 @@ def test_the_dashboard_shows_sends_receipts_inbound_media_and_queue_depths() -> 
 
 def test_a_producer_may_send_jobs_and_upload_outbound_media_and_nothing_else() -> None:
     policy = resources("AWS::IAM::ManagedPolicy")["ProducerPolicy"]["Properties"]["PolicyDocument"]
-    grants = {(statement["Action"], str(statement["Resource"])) for statement in policy["Statement"]}
+    always = [statement for statement in policy["Statement"] if not isinstance(statement, Tag)]
+    grants = {(statement["Action"], str(statement["Resource"])) for statement in always}
     assert grants == {
         ("sqs:SendMessage", str(Tag("GetAtt", "OutboundQueue.Arn"))),
         ("s3:PutObject", str(Tag("Sub", "${MediaBucket.Arn}/outbound/*"))),
     }
-    assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
+    assert all(statement["Effect"] == "Allow" for statement in always)
+    # With a customer-managed key, it may also use that key (to encrypt what it sends) and no other
+    (with_key,) = [statement for statement in policy["Statement"] if isinstance(statement, Tag)]
+    condition, statement, otherwise = with_key.value
+    assert (condition, otherwise) == ("HasKmsKey", Tag("Ref", "AWS::NoValue"))
+    assert (statement["Action"], statement["Resource"]) == (
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        Tag("Ref", "KmsKeyArn"),
+    )
 
 
 def test_outputs_name_the_failure_queues_the_policy_and_the_dashboard() -> None:

@@ -20,7 +20,6 @@ _log = logging.getLogger(__name__)
 MIB: Final = 1024 * 1024
 DEFAULT_PART_SIZE: Final = 8 * MIB
 MIN_PART_SIZE: Final = 5 * MIB  # S3's minimum for every part but the last
-_SSE: Final = "AES256"
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,10 @@ class S3MediaStore:
         self._part_size = part_size
 
     def put_stream(self, key: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
-        """Store the concatenated ``chunks`` under ``key``, encrypted (SSE-S3), hashing as it goes.
+        """Store the concatenated ``chunks`` under ``key``, hashing as it goes.
+
+        Encrypted with the bucket's default encryption (SSE-S3, or the template's ``KmsKeyArn``):
+        naming an algorithm here would override a customer-managed key.
 
         S3 failures raise TransientMediaError("s3_error"); media errors raised by ``chunks``
         propagate unchanged. A started multipart upload is aborted on any failure.
@@ -118,7 +120,6 @@ class _Upload:
             Key=self._key,
             Body=body,
             ContentType=self._content_type,
-            ServerSideEncryption=_SSE,
         )
         self.part_count = 1
 
@@ -129,7 +130,6 @@ class _Upload:
                 Bucket=self._bucket,
                 Key=self._key,
                 ContentType=self._content_type,
-                ServerSideEncryption=_SSE,
             )
             self._upload_id = created["UploadId"]
         number = len(self._parts) + 1
