@@ -13,6 +13,7 @@ APP_PY := $(APP_VENV)/bin/python
 SAM_VENV := $(VENVS)/sam
 SAM := $(SAM_VENV)/bin/sam
 MINISTACK_VENV := $(VENVS)/ministack
+CHECKOV_VENV := $(VENVS)/checkov
 # Not a venv: a folder holding what the Lambda runtime ships (boto3 and its dependencies).
 LAMBDA_RUNTIME := $(VENVS)/lambda-runtime
 
@@ -64,8 +65,13 @@ $(LAMBDA_RUNTIME)/.installed: requirements/lambda-runtime.txt $(SAM_VENV)/.synce
 		--only-binary=:all: --target $(LAMBDA_RUNTIME) -r requirements/lambda-runtime.txt
 	touch $@
 
+$(CHECKOV_VENV)/.synced: requirements/checkov.txt $(UV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --python $(CHECKOV_VENV)/bin/python requirements/checkov.txt
+	touch $@
+
 .PHONY: setup
-setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## create every venv from the locks
+setup: $(APP_VENV)/.synced $(SAM_VENV)/.synced $(MINISTACK_VENV)/.synced $(CHECKOV_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## create every venv from the locks
 
 .PHONY: lock
 lock: $(UV) ## re-resolve the locks and export the layer's requirements
@@ -73,6 +79,7 @@ lock: $(UV) ## re-resolve the locks and export the layer's requirements
 	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header -o layers/shared/requirements.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/sam.in -o requirements/sam.txt
 	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/ministack.in -o requirements/ministack.txt
+	$(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes requirements/checkov.in -o requirements/checkov.txt
 	$(UV) pip compile --quiet --python-version 3.13 --generate-hashes requirements/lambda-runtime.in -o requirements/lambda-runtime.txt
 
 .PHONY: schema
@@ -101,6 +108,14 @@ validate: $(SAM_VENV)/.synced $(APP_VENV)/.synced ## sam validate --lint: the re
 	$(SAM_ENV) $(SAM) validate --lint --template .aws-sam/validate/template.yaml
 	$(SAM_ENV) $(SAM) validate --lint --config-env network
 
+.PHONY: scan
+scan: validate $(CHECKOV_VENV)/.synced ## IaC scan: cfn-lint's informational rules, checkov on the translated templates
+	$(SAM_VENV)/bin/cfn-lint --include-checks I -- template.yaml .aws-sam/validate/template.yaml network/template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/python scripts/translate_template.py template.yaml .aws-sam/scan/template.json
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_VENV)/bin/python scripts/translate_template.py .aws-sam/validate/template.yaml .aws-sam/scan/options-on.json
+	cp network/template.yaml .aws-sam/scan/network.yaml
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml --directory .aws-sam/scan
+
 .PHONY: build
 build: $(SAM_VENV)/.synced ## sam build (offline, no Docker)
 	$(SAM_ENV) $(SAM) build
@@ -118,7 +133,7 @@ system: setup ## system tests on the stack deployed to the local emulator
 	$(call run_pytest,tests/system)
 
 .PHONY: test
-test: setup lint types validate build unit integration system ## everything CI runs
+test: setup lint types validate scan build unit integration system ## everything CI runs
 
 # ---------------------------------------------------------------- AWS
 CONFIG_ENV ?= default
