@@ -66,3 +66,8 @@ def function_logs(stack: DeployedStack, lines_per_function: int = 40) -> str:
         text.append(f"== {group['logGroupName']}")
         text.extend(event["message"].rstrip()[:1000] for event in events)
     return "\n".join(text)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``last`` run after every other one (they read what the whole session did)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
