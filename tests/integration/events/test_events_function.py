@@ -16,7 +16,7 @@ from botocore.stub import ANY, Stubber
 
 from functions.events import app as events_app
 from mmsrelay import aws as clients
-from mmsrelay.errors import MmsRelayError
+from mmsrelay.domain.errors import MmsRelayError
 from mmsrelay.events import wiring
 from mmsrelay.events.publisher import (
     EventBridgeBus,

@@ -13,8 +13,8 @@ from botocore.exceptions import EndpointConnectionError
 
 from functions.mm4_reports import app as mm4_reports_app
 from mmsrelay import aws as clients
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
-from mmsrelay.outbound.mm4.ids import mm4_message_key
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.receipts import wiring
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from mmsrelay.media.errors import BlockedMediaUrl
+from mmsrelay.domain.errors import BlockedMediaUrl, PermanentSendError
 from mmsrelay.media.store import S3MediaStore
-from mmsrelay.outbound.errors import PermanentSendError
 from mmsrelay.outbound.job import OutboundJob
 from mmsrelay.outbound.links import MediaLinks
 from mmsrelay.outbound.media import OutboundMedia

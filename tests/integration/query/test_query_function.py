@@ -21,11 +21,12 @@ import requests
 
 from functions.query import app as query_app
 from mmsrelay import aws as clients
-from mmsrelay.inbound.message import Attachment, InboundMessage
+from mmsrelay.domain.inbound import Attachment, InboundMessage
+from mmsrelay.domain.media import StoredMedia
 from mmsrelay.query import wiring
 from mmsrelay.query.messages import DynamoMessageStore
 from mmsrelay.storage.errors import StorageUnavailable
-from mmsrelay.storage.messages import MessageRepository, StoredMedia
+from mmsrelay.storage.messages import MessageRepository
 from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import LambdaContextStub, load_event
 

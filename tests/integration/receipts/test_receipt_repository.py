@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
-from mmsrelay.status import RANK
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.domain.status import RANK
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository
 from mmsrelay.storage.receipts import HISTORY_LIMIT, HISTORY_TRIM_ABOVE, ReceiptRepository, StatusEvent

@@ -6,9 +6,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.inbound import InboundMessage
+from mmsrelay.domain.media import StoredMedia
 from mmsrelay.inbound.payload import parse_inbound
-from mmsrelay.storage.messages import AlreadyStored, Inserted, MessageRepository, StoredMedia
+from mmsrelay.storage.messages import AlreadyStored, Inserted, MessageRepository
 from mmsrelay.webhooks.http import WebhookRequest
 from tests.integration.conftest import TABLE
 from tests.support import load_event

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mmsrelay.errors import MmsRelayError
-from mmsrelay.inbound.media_jobs import MediaJob, MediaOutcome
-from mmsrelay.inbound.message import InboundMessage
-from mmsrelay.media.store import StoredObject
-from mmsrelay.storage.messages import AlreadyStored, Inserted, StoredMedia
+from mmsrelay.domain.errors import MmsRelayError
+from mmsrelay.domain.inbound import InboundMessage
+from mmsrelay.domain.media import MediaJob, StoredMedia, StoredObject
+from mmsrelay.inbound.media_jobs import MediaOutcome
+from mmsrelay.storage.messages import AlreadyStored, Inserted
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 import threading
 
-from mmsrelay.errors import TransientError
+from mmsrelay.domain.errors import TransientError
 from mmsrelay.outbound.batch import QueueRecord, process_batch
 from tests.support import load_event
 

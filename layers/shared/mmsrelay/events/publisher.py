@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import MmsRelayError, PermanentError, TransientError, error_code
+from mmsrelay.aws import error_code
+from mmsrelay.domain.errors import MmsRelayError, PermanentError, TransientError
+from mmsrelay.domain.phone import mask
 from mmsrelay.events.translate import MAX_ENTRY_BYTES, SOURCE, EventEntry, MalformedStreamRecord, translate
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.phone import mask
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

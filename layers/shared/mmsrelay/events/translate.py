@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, Final
 
-from mmsrelay.errors import PermanentError
-from mmsrelay.status import RANK
+from mmsrelay.domain.errors import PermanentError
+from mmsrelay.domain.status import RANK
 from mmsrelay.storage.items import plain_item
 
 SOURCE: Final = "mms-relay"

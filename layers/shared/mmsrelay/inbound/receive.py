@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from mmsrelay.clock import iso_time
-from mmsrelay.inbound.media_jobs import MediaJob, MediaOutcome
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.inbound import InboundMessage
+from mmsrelay.domain.media import MediaJob
+from mmsrelay.domain.phone import mask
+from mmsrelay.inbound.media_jobs import MediaOutcome
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.phone import mask
 from mmsrelay.storage import items
 from mmsrelay.storage.messages import AlreadyStored, Inserted
 

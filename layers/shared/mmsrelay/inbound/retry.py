@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mmsrelay.inbound.media_jobs import MediaCopier, MediaJob, MediaOutcome
+from mmsrelay.domain.media import MediaJob
+from mmsrelay.inbound.media_jobs import MediaCopier, MediaOutcome
 from mmsrelay.storage.messages import MessageRepository
 
 

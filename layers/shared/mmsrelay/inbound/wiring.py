@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import cache
 
 from mmsrelay import aws
-from mmsrelay.clock import utc_now
+from mmsrelay.domain.clock import utc_now
 from mmsrelay.inbound.media_jobs import MediaCopier, MediaRetryQueue
 from mmsrelay.inbound.receive import ReceiveInboundMessage
 from mmsrelay.inbound.retry import RetryInboundMedia

@@ -31,10 +31,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import TransientError
+from mmsrelay.domain.errors import TransientError
+from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.job import InvalidJob, OutboundJob, derived_message_id, message_id_of, parse_job
-from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
 from mmsrelay.outbound.send import Outcome, Sender
 from mmsrelay.storage.outbound import OutboundRepository
 

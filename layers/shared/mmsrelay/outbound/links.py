@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.clock import iso_time
-from mmsrelay.outbound.errors import PermanentSendError
-from mmsrelay.outbound.message import MMS_URL_LIMIT
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.errors import PermanentSendError
+from mmsrelay.domain.outbound import MMS_URL_LIMIT
 from mmsrelay.storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:

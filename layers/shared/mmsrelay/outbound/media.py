@@ -17,14 +17,13 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import error_code
-from mmsrelay.media.content_types import OCTET_STREAM, SNIFF_BYTES, extension_for, needs_sniffing, resolve_content_type
-from mmsrelay.media.errors import UnsupportedMediaType
-from mmsrelay.media.ports import MediaSink, MediaSource
-from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
+from mmsrelay.aws import error_code
+from mmsrelay.domain.content_types import OCTET_STREAM, SNIFF_BYTES, extension_for, needs_sniffing, resolve_content_type
+from mmsrelay.domain.errors import PermanentSendError, TransientSendError, UnsupportedMediaType
+from mmsrelay.domain.media import MediaSink, MediaSource
+from mmsrelay.domain.outbound import MMS_URL_LIMIT, OutboundAttachment
 from mmsrelay.outbound.job import OutboundJob, S3Media, UrlMedia
 from mmsrelay.outbound.links import MediaLinks
-from mmsrelay.outbound.message import MMS_URL_LIMIT, OutboundAttachment
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -7,12 +7,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from mmsrelay.errors import PermanentError, TransientError
+from mmsrelay.domain.errors import PermanentError, PermanentSendError, TransientError
+from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, SendResult, Transport
+from mmsrelay.domain.phone import InvalidPhoneNumber, mask, to_e164
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.outbound.errors import PermanentSendError
 from mmsrelay.outbound.job import OutboundJob
-from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage, SendResult, Transport
-from mmsrelay.phone import InvalidPhoneNumber, mask, to_e164
 
 logger = logging.getLogger(__name__)
 
@@ -60,15 +59,6 @@ def choose_transport(job: OutboundJob) -> Transport:
     return job.transport
 
 
-def error_code(error: BaseException) -> str:
-    """The machine-readable code of a domain error (send errors' ``code``, media errors' ``reason``)."""
-    for attribute in ("code", "reason"):
-        value = getattr(error, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-    return type(error).__name__
-
-
 # Sends counted per transport too (the dashboard's "sends by transport").
 SENT_OVER_METRICS: Final[Mapping[Transport, str]] = {"https": "MessagesSentOverHttps", "mm4": "MessagesSentOverMm4"}
 
@@ -109,13 +99,13 @@ class SendOutboundJob:
             self._repository.job_sending(message_id, self._clock())
             result = send(transport, message)
         except PermanentError as error:
-            code = error_code(error)
+            code = error.code
             self._repository.job_failed(message_id, code, str(error), self._clock())
             self._metrics.add_metric(name="SendFailedPermanent", unit=COUNT, value=1)
             logger.error("outbound message failed", extra={**log, "code": code})
             return {"status": "failed", "code": code}
         except TransientError as error:
-            code = error_code(error)
+            code = error.code
             self._repository.job_will_retry(message_id, code, str(error), self._clock())
             self._metrics.add_metric(name="SendFailedTransient", unit=COUNT, value=1)
             logger.warning("outbound message will be retried", extra={**log, "code": code})
@@ -149,7 +139,7 @@ class SendOutboundJob:
                 extra={
                     "message_id": message.message_id,
                     "transaction_guids": guids,
-                    "code": error_code(error),
+                    "code": error.code,
                 },
             )
 

@@ -16,8 +16,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from mmsrelay import aws
-from mmsrelay.clock import utc_now
-from mmsrelay.media.ports import MediaSink, MediaSource
+from mmsrelay.domain.clock import utc_now
+from mmsrelay.domain.media import MediaSink, MediaSource
+from mmsrelay.domain.outbound import GatewayCredentials
+from mmsrelay.gateway.https_client import AerialinkHttpClient, HttpApiSettings, session_factory
 from mmsrelay.observability import MetricsSink
 from mmsrelay.outbound.batch import (
     GatewaySenders,
@@ -27,10 +29,8 @@ from mmsrelay.outbound.batch import (
     QueueVisibility,
     process_batch,
 )
-from mmsrelay.outbound.https.client import AerialinkHttpClient, HttpApiSettings, session_factory
 from mmsrelay.outbound.links import MediaLinkResolver, MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
-from mmsrelay.outbound.message import GatewayCredentials
 from mmsrelay.outbound.send import SendOutboundJob
 from mmsrelay.outbound.settings import GatewaySettings, MediaLinkSettings, OutboundSettings
 from mmsrelay.storage.outbound import OutboundRepository
@@ -92,7 +92,7 @@ class LazyMm4Client:
 
     def _built(self) -> Any:
         if self._client is None:
-            from mmsrelay.outbound.mm4.client import Mm4Client, Mm4Settings  # noqa: PLC0415
+            from mmsrelay.gateway.mm4_client import Mm4Client, Mm4Settings  # noqa: PLC0415
 
             self._client = Mm4Client(
                 Mm4Settings(

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from mmsrelay.errors import error_code
-from mmsrelay.phone import mask
+from mmsrelay.aws import error_code
+from mmsrelay.domain.phone import mask
 from mmsrelay.storage.errors import StorageUnavailable, dynamodb_call
 from mmsrelay.storage.items import MEDIA_FAILED, MEDIA_STORED, plain, plain_item, transaction_key
 from mmsrelay.storage.outbound import message_key
@@ -72,24 +72,19 @@ class QueryRequestError(WebhookRequestError):
 
 
 class InvalidIdentifier(QueryRequestError):
-    code = "invalid_id"
+    default_code = "invalid_id"
 
 
 class InvalidNumber(QueryRequestError):
-    code = "invalid_number"
+    default_code = "invalid_number"
 
 
 class InvalidLimit(QueryRequestError):
-    code = "invalid_limit"
+    default_code = "invalid_limit"
 
 
 class InvalidCursor(QueryRequestError):
-    code = "invalid_cursor"
-
-
-class NotFound(QueryRequestError):
-    status = 404
-    code = "not_found"
+    default_code = "invalid_cursor"
 
 
 @dataclass(frozen=True)

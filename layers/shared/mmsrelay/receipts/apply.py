@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
+from mmsrelay.domain.status import RANK
+from mmsrelay.gateway_protocol.mm4_ids import message_key_of
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.outbound.mm4.ids import message_key_of
 from mmsrelay.receipts.model import Receipt
 from mmsrelay.receipts.parse import canonical_guid
 from mmsrelay.receipts.settings import GuidField
-from mmsrelay.status import RANK
 from mmsrelay.storage.receipts import ReceiptRepository, StatusEvent
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
-from mmsrelay.errors import PermanentError
+from mmsrelay.domain.errors import PermanentError
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.receipts.apply import ApplyReceipt
 from mmsrelay.receipts.model import ReceiptError
@@ -38,9 +38,13 @@ MailedOutcome = Literal["advanced", "kept_in_history", "unmatched", "refused"]
 class ObjectMissing(PermanentError):
     """The stored object is gone (deleted or expired before it was read)."""
 
+    default_code = "object_missing"
+
 
 class ObjectTooLarge(PermanentError):
     """The stored object is larger than any report can be."""
+
+    default_code = "too_large"
 
 
 class ReportObjects(Protocol):
@@ -71,16 +75,14 @@ class ApplyMailedReport:
     def __call__(self, stored: StoredMessage) -> MailedOutcome:
         try:
             headers = mail_headers(self._objects.read(stored.bucket, stored.key, self._max_bytes))
-        except ObjectMissing:
-            return self._refused(stored, "object_missing")
-        except ObjectTooLarge:
-            return self._refused(stored, "too_large")
+        except (ObjectMissing, ObjectTooLarge) as error:
+            return self._refused(stored, error.code)
         if verdict := _failed_verdict(headers):
             return self._refused(stored, verdict)
         try:
             receipt = mm4_report_of(headers)
         except ReceiptError as error:
-            return self._refused(stored, error.reason)
+            return self._refused(stored, error.code)
         return self._apply(receipt).outcome
 
     def _refused(self, stored: StoredMessage, reason: str) -> MailedOutcome:

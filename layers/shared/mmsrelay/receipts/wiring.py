@@ -7,7 +7,7 @@ import os
 from functools import cache
 
 from mmsrelay import aws
-from mmsrelay.clock import utc_now
+from mmsrelay.domain.clock import utc_now
 from mmsrelay.observability import MetricsSink
 from mmsrelay.receipts.apply import ApplyReceipt
 from mmsrelay.receipts.mailed import ApplyMailedReport

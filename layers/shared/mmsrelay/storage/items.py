@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.clock import iso_time
+from mmsrelay.domain.clock import iso_time
 
 if TYPE_CHECKING:
-    from mmsrelay.inbound.message import InboundMessage
+    from mmsrelay.domain.inbound import InboundMessage
 
 TRANSACTION_SK = "TX"
 INBOUND_STATUS = "received"

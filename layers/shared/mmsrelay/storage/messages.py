@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.clock import iso_time
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.inbound import InboundMessage
+from mmsrelay.domain.media import StoredMedia
 from mmsrelay.storage import items
 from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 
@@ -31,14 +32,6 @@ class AlreadyStored:
     """The transaction was stored before; ``item`` is what the table holds."""
 
     item: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredMedia:
-    key: str
-    content_type: str
-    size: int
-    sha256: str
 
 
 class MessageRepository:

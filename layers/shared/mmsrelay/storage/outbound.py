@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.clock import iso_time
-from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
-from mmsrelay.outbound.mm4.ids import mm4_message_key
-from mmsrelay.status import RANK
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
+from mmsrelay.domain.status import RANK
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.errors import dynamodb_call
 from mmsrelay.storage.items import transaction_key
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from mmsrelay.clock import iso_time
-from mmsrelay.status import FINAL_RANK, RANK
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.status import FINAL_RANK, RANK
 from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 from mmsrelay.storage.items import transaction_key
 

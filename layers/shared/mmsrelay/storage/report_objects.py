@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import error_code
+from mmsrelay.aws import error_code
 from mmsrelay.receipts.mailed import ObjectMissing, ObjectTooLarge
 from mmsrelay.storage.errors import StorageUnavailable
 

@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final, Literal
 
-from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.outbound.message import RecipientResult, SendResult
+from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.outbound import RecipientResult, SendResult
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element

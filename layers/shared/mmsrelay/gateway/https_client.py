@@ -31,11 +31,10 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from mmsrelay.errors import causes
-from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.outbound.https.answers import interpret
-from mmsrelay.outbound.message import MMS_URL_LIMIT, GatewayCredentials, OutboundMessage, SendResult
-from mmsrelay.phone import mask
+from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError, causes
+from mmsrelay.domain.outbound import MMS_URL_LIMIT, GatewayCredentials, OutboundMessage, SendResult
+from mmsrelay.domain.phone import mask
+from mmsrelay.gateway_protocol.http_answers import interpret
 
 _log = logging.getLogger(__name__)
 

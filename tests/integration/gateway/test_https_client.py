@@ -21,10 +21,10 @@ import pytest
 import requests
 
 from devstack.tls import ServerCertificate, issue_local_certificate
-from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.outbound.https import AerialinkHttpClient, HttpApiSettings, session_factory
-from mmsrelay.outbound.https.answers import NO_GUID
-from mmsrelay.outbound.message import GatewayCredentials, OutboundAttachment, OutboundMessage
+from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage
+from mmsrelay.gateway.https_client import AerialinkHttpClient, HttpApiSettings, session_factory
+from mmsrelay.gateway_protocol.http_answers import NO_GUID
 from tests.support import serving
 
 CREDENTIALS = GatewayCredentials("key-1234", "s3cr3t-pa55", "mm4user", "mm4-password")

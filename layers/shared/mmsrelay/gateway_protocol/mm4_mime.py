@@ -25,9 +25,9 @@ from types import MappingProxyType
 from typing import Final, Literal
 from xml.sax.saxutils import quoteattr
 
-from mmsrelay.outbound.errors import PermanentSendError
-from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage
-from mmsrelay.outbound.mm4.ids import mm4_message_key, mm4_transaction_id
+from mmsrelay.domain.errors import PermanentSendError
+from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key, mm4_transaction_id
 
 Layout = Literal["related", "mixed"]
 

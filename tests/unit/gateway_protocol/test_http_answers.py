@@ -11,8 +11,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.outbound.https.answers import (
+from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, RecipientResult, SendResult
+from mmsrelay.gateway.https_client import form_fields
+from mmsrelay.gateway_protocol.http_answers import (
     MAX_RETRY_AFTER,
     NO_GUID,
     GatewayAnswer,
@@ -23,8 +25,6 @@ from mmsrelay.outbound.https.answers import (
     parse_answer,
     parse_retry_after,
 )
-from mmsrelay.outbound.https.client import form_fields
-from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage, RecipientResult, SendResult
 
 GUID = "6C5B1A2E-9D3F-4E8A-B7C6-0D1E2F3A4B5C"
 OTHER_GUID = "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
@@ -597,7 +597,7 @@ def test_a_160_character_url_is_carried() -> None:
 def test_long_text_and_subject_are_sent_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     # Given a 200-character text and a 50-character subject
     text, subject = "t" * 200, "s" * 50
-    caplog.set_level(logging.WARNING, logger="mmsrelay.outbound.https.client")
+    caplog.set_level(logging.WARNING, logger="mmsrelay.gateway.https_client")
 
     # When the form is built
     fields = form_fields(message(text=text, subject=subject))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mmsrelay.outbound.message import RecipientResult
-from mmsrelay.outbound.mm4.guids import assign_guids, guids_in, recipient_results
+from mmsrelay.domain.outbound import RecipientResult
+from mmsrelay.gateway_protocol.mm4_guids import assign_guids, guids_in, recipient_results
 
 ALICE, BOB, CAROL = "+13105550101", "+13105550102", "+447700900123"
 G1 = "1B4E28BA-2FA1-11D2-883F-0016D3CCA427"

@@ -4,7 +4,7 @@ One :class:`Mm4Session` holds one SMTP connection, opened on the first send and 
 message sent through it (a batch of SQS records shares one session); before reusing it, a NOOP
 checks it is still alive, and a dead one is replaced once. All the recipients of a message go in
 one transaction (a group MMS when several): MAIL, one RCPT each, then DATA, whose reply carries
-the transaction GUIDs (:mod:`mmsrelay.outbound.mm4.guids`); ``smtplib.SMTP.sendmail`` would
+the transaction GUIDs (:mod:`mmsrelay.gateway_protocol.mm4_guids`); ``smtplib.SMTP.sendmail`` would
 discard that reply, hence the separate commands.
 
 TLS is never optional: ``implicit`` wraps the connection from the start, ``starttls`` refuses to
@@ -44,10 +44,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.outbound.message import GatewayCredentials, OutboundMessage, RecipientResult, SendResult
-from mmsrelay.outbound.mm4.guids import guids_in, recipient_results
-from mmsrelay.outbound.mm4.mime import build_mm4_forward, mm4_address, recipient_addresses
+from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.outbound import GatewayCredentials, OutboundMessage, RecipientResult, SendResult
+from mmsrelay.gateway_protocol.mm4_guids import guids_in, recipient_results
+from mmsrelay.gateway_protocol.mm4_mime import build_mm4_forward, mm4_address, recipient_addresses
 
 _log = logging.getLogger(__name__)
 

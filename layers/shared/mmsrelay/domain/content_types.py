@@ -3,7 +3,7 @@
 from types import MappingProxyType
 from typing import Final
 
-from mmsrelay.media.errors import UnsupportedMediaType
+from mmsrelay.domain.errors import UnsupportedMediaType
 
 OCTET_STREAM: Final = "application/octet-stream"
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 
-from mmsrelay.outbound.errors import PermanentSendError
-from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage
-from mmsrelay.outbound.mm4.mime import build_mm4_forward, derive_message_ids
+from mmsrelay.domain.errors import PermanentSendError
+from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage
+from mmsrelay.gateway_protocol.mm4_mime import build_mm4_forward, derive_message_ids
 
 DOMAIN = "mmsc.aerialink.net"
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)

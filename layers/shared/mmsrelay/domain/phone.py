@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from mmsrelay.domain.errors import PermanentError
+
 _NOT_DIGITS = re.compile(r"[\s().\-]")
 _DIGITS = re.compile(r"^\+?[0-9]{3,15}$")
 # Short codes (3 to 6 digits) are not E.164 numbers: they are kept as their digits.
@@ -13,8 +15,10 @@ SHORT_CODE_MAX_DIGITS = 6
 _SHORTEST_NATIONAL = 7
 
 
-class InvalidPhoneNumber(ValueError):
+class InvalidPhoneNumber(PermanentError, ValueError):
     """The value cannot be a phone number or short code."""
+
+    default_code = "invalid_number"
 
 
 def is_phone_number(raw: str) -> bool:

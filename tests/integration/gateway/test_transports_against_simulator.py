@@ -8,10 +8,10 @@ import pytest
 
 from gatewaysim.http_api import HttpApi, HttpFault
 from gatewaysim.mm4 import Mm4Endpoint
-from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
-from mmsrelay.outbound.https.client import AerialinkHttpClient, HttpApiSettings, session_factory
-from mmsrelay.outbound.message import GatewayCredentials, OutboundAttachment, OutboundMessage
-from mmsrelay.outbound.mm4.client import Mm4Client, Mm4Settings
+from mmsrelay.domain.errors import PermanentSendError, TransientSendError
+from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage
+from mmsrelay.gateway.https_client import AerialinkHttpClient, HttpApiSettings, session_factory
+from mmsrelay.gateway.mm4_client import Mm4Client, Mm4Settings
 
 SECRET = "simulator-secret"
 

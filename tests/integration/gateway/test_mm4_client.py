@@ -23,9 +23,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from devstack.tls import ServerCertificate, issue_local_certificate
-from mmsrelay.outbound.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.outbound.message import GatewayCredentials, OutboundAttachment, OutboundMessage, RecipientResult
-from mmsrelay.outbound.mm4.client import Mm4Client, Mm4Settings, translate_error
+from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage, RecipientResult
+from mmsrelay.gateway.mm4_client import Mm4Client, Mm4Settings, translate_error
 
 DOMAIN = "mmsc.aerialink.net"
 USERNAME, PASSWORD = "mm4-user", "mm4-pass-Z9"
