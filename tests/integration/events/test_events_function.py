@@ -17,7 +17,6 @@ from botocore.stub import ANY, Stubber
 from functions.events import app as events_app
 from mmsrelay import aws as clients
 from mmsrelay.domain.errors import MmsRelayError
-from mmsrelay.events import wiring
 from mmsrelay.events.publisher import (
     EventBridgeBus,
     EventRefused,
@@ -28,8 +27,10 @@ from mmsrelay.events.publisher import (
     PublishStreamEvents,
 )
 from mmsrelay.events.settings import EventSettings
-from mmsrelay.events.translate import MAX_ENTRY_BYTES, EventEntry, event_id_of
+from mmsrelay.events.translate import MAX_ENTRY_BYTES, EventEntry, StreamTranslator, event_id_of
 from mmsrelay.settings import SettingsError
+from mmsrelay.storage.records import read_image
+from mmsrelay.wiring import events as wiring
 from tests.integration.conftest import REGION, cold_function
 from tests.support import LambdaContextStub, MetricsRecorder, load_event
 
@@ -379,7 +380,7 @@ def test_an_event_too_large_to_publish_fails_its_record_without_a_call() -> None
 
 def test_a_record_that_is_not_a_stream_record_fails() -> None:
     # Given a record without its dynamodb change, beside one without events
-    use_case = PublishStreamEvents(FakeBus(), MetricsRecorder())
+    use_case = PublishStreamEvents(FakeBus(), MetricsRecorder(), StreamTranslator(read_image))
     link = load_event(SAMPLE)["Records"][4]
     batch = use_case.publish([{"eventID": "broken", "eventName": "INSERT"}, link])
     # Then the broken one fails and the other does not

@@ -13,6 +13,7 @@ from mmsrelay.media.store import S3MediaStore
 from mmsrelay.outbound.job import OutboundJob
 from mmsrelay.outbound.links import MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
+from mmsrelay.storage.links import LinkRepository
 from tests.integration.conftest import REGION, TABLE
 from tests.unit.inbound.fakes import FakeDownload, FakeSource
 
@@ -41,8 +42,7 @@ def media(dynamodb: DynamoDBClient) -> dict[str, Any]:
         errors={"https://inside.example.com/c.png": BlockedMediaUrl("address_not_public")},
     )
     links = MediaLinks(
-        dynamodb,
-        TABLE,
+        LinkRepository(dynamodb, TABLE),
         "https://abc123.execute-api.us-east-1.amazonaws.com/v1",
         timedelta(hours=1),
         lambda: NOW,

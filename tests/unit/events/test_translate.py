@@ -20,12 +20,15 @@ from mmsrelay.events.translate import (
     MMS_STATUS_CHANGED,
     EventEntry,
     MalformedStreamRecord,
+    StreamTranslator,
     event_id_of,
-    translate,
 )
+from mmsrelay.storage.records import read_image
 from tests.support import EVENTS, load_event
 
 GUID = "3F2504E0-4F89-41D3-9A0C-0305E82C3301"
+# The events function's translator: stream images read through storage, as its wiring builds it.
+translate = StreamTranslator(read_image)
 _SERIALIZER = TypeSerializer()
 
 

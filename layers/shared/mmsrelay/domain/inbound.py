@@ -39,3 +39,16 @@ class InboundMessage:
     # Every field exactly as received (unknown ones too): a field repeated keeps all its values.
     raw: Mapping[str, str | tuple[str, ...]]
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """The message was new and is now stored."""
+
+
+@dataclass(frozen=True)
+class AlreadyStored:
+    """The transaction was stored before: when it was received, and its attachments still pending."""
+
+    received_at: str  # ISO time of the stored message ("" when it has none)
+    pending_media: tuple[Attachment, ...]

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from typing import Protocol
 
 from mmsrelay.domain.content_types import extension_for
@@ -63,6 +64,17 @@ class StoredMedia:
     content_type: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class MediaLink:
+    """What a short media link (``GET /m/<token>``) leads to, until when."""
+
+    bucket: str
+    key: str
+    content_type: str
+    message_id: str
+    expires_at: datetime
 
 
 class Download(Protocol):

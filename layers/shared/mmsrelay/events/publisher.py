@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mmsrelay.aws import error_code
 from mmsrelay.domain.errors import MmsRelayError, PermanentError, TransientError
 from mmsrelay.domain.phone import mask
-from mmsrelay.events.translate import MAX_ENTRY_BYTES, SOURCE, EventEntry, MalformedStreamRecord, translate
+from mmsrelay.events.translate import MAX_ENTRY_BYTES, SOURCE, EventEntry, MalformedStreamRecord
 from mmsrelay.observability import COUNT, MetricsSink
 
 if TYPE_CHECKING:
@@ -167,7 +167,7 @@ class PublishStreamEvents:
         self,
         bus: EventBus,
         metrics: MetricsSink,
-        translator: Callable[[Mapping[str, Any]], EventEntry | None] = translate,
+        translator: Callable[[Mapping[str, Any]], EventEntry | None],
     ) -> None:
         self._bus = bus
         self._metrics = metrics

@@ -17,13 +17,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from mmsrelay.domain.phone import InvalidPhoneNumber, to_e164
-from mmsrelay.query.messages import (
-    InvalidCursor,
-    InvalidIdentifier,
-    InvalidLimit,
-    InvalidNumber,
-    MessageQueries,
-)
+from mmsrelay.query.errors import InvalidCursor, InvalidIdentifier, InvalidLimit, InvalidNumber
+from mmsrelay.query.queries import MessageQueries
 from mmsrelay.webhooks.border import answer
 from mmsrelay.webhooks.errors import MethodNotAllowed, NotFound
 from mmsrelay.webhooks.http import WebhookRequest, json_response

@@ -16,7 +16,7 @@ from mmsrelay.receipts.sweep import SweepNoReceipts
 from mmsrelay.receipts.webhook import ReceiptWebhook
 from mmsrelay.storage.receipts import ReceiptRepository
 from mmsrelay.storage.report_objects import S3ReportObjects
-from mmsrelay.webhooks.wiring import basic_auth_verifier
+from mmsrelay.wiring.webhooks import basic_auth_verifier
 
 
 @cache

@@ -6,9 +6,11 @@ import os
 from functools import cache
 
 from mmsrelay import aws
+from mmsrelay.media.presign import S3Presigner
 from mmsrelay.query.api import QueryApi
-from mmsrelay.query.messages import DynamoMessageStore, MessageQueries, S3MediaLinks
+from mmsrelay.query.queries import MessageQueries
 from mmsrelay.query.settings import QuerySettings
+from mmsrelay.storage.reads import DynamoMessageStore
 
 
 @cache
@@ -16,6 +18,6 @@ def query_api() -> QueryApi:
     settings = QuerySettings.from_environ(os.environ)
     queries = MessageQueries(
         DynamoMessageStore(aws.dynamodb_client(), settings.messages_table_name),
-        S3MediaLinks(aws.s3_client(), settings.media_bucket_name),
+        S3Presigner(aws.s3_client(), settings.media_bucket_name),
     )
     return QueryApi(queries, settings.default_country_code)

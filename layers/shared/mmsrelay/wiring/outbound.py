@@ -29,17 +29,12 @@ from mmsrelay.outbound.batch import (
     QueueVisibility,
     process_batch,
 )
-from mmsrelay.outbound.links import MediaLinkResolver, MediaLinks
+from mmsrelay.outbound.links import MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
 from mmsrelay.outbound.send import SendOutboundJob
-from mmsrelay.outbound.settings import GatewaySettings, MediaLinkSettings, OutboundSettings
+from mmsrelay.outbound.settings import GatewaySettings, OutboundSettings
+from mmsrelay.storage.links import LinkRepository
 from mmsrelay.storage.outbound import OutboundRepository
-
-
-@cache
-def link_resolver() -> MediaLinkResolver:
-    settings = MediaLinkSettings.from_environ(os.environ)
-    return MediaLinkResolver(aws.dynamodb_client(), aws.s3_client(), settings.messages_table_name, utc_now)
 
 
 def gateway_ca_file(settings: GatewaySettings) -> str | None:
@@ -156,8 +151,7 @@ def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
         fetcher=cache(lambda: media_fetcher(settings)),
         store=cache(lambda: media_store(settings)),
         links=MediaLinks(
-            aws.dynamodb_client(),
-            table,
+            LinkRepository(aws.dynamodb_client(), table),
             settings.media_link_base_url,
             timedelta(hours=settings.media_link_ttl_hours),
             utc_now,

@@ -18,7 +18,7 @@ from mmsrelay.media.store import S3MediaStore
 from mmsrelay.media.url_guard import FetchPolicy
 from mmsrelay.observability import MetricsSink
 from mmsrelay.storage.messages import MessageRepository
-from mmsrelay.webhooks.wiring import basic_auth_verifier
+from mmsrelay.wiring.webhooks import basic_auth_verifier
 
 
 def _repository(settings: MediaSettings) -> MessageRepository:
