@@ -17,17 +17,11 @@ from botocore.stub import ANY, Stubber
 from functions.events import app as events_app
 from mmsrelay import aws as clients
 from mmsrelay.domain.errors import MmsRelayError
-from mmsrelay.events.publisher import (
-    EventBridgeBus,
-    EventRefused,
-    EventsUnavailable,
-    Failed,
-    NoEvent,
-    Published,
-    PublishStreamEvents,
-)
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
+from mmsrelay.eventbus.eventbridge import EventBridgeBus, EventRefused, EventsUnavailable
+from mmsrelay.events.publisher import Failed, NoEvent, Published, PublishStreamEvents
 from mmsrelay.events.settings import EventSettings
-from mmsrelay.events.translate import MAX_ENTRY_BYTES, EventEntry, StreamTranslator, event_id_of
+from mmsrelay.events.translate import StreamTranslator, event_id_of
 from mmsrelay.settings import SettingsError
 from mmsrelay.storage.records import read_image
 from mmsrelay.wiring import events as wiring

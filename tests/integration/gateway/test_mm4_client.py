@@ -25,7 +25,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from devstack.tls import ServerCertificate, issue_local_certificate
 from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
 from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage, RecipientResult
-from mmsrelay.gateway.mm4_client import Mm4Client, Mm4Settings, translate_error
+from mmsrelay.gateway.lazy_mm4 import Mm4Settings
+from mmsrelay.gateway.mm4_client import Mm4Client, translate_error
 
 DOMAIN = "mmsc.aerialink.net"
 USERNAME, PASSWORD = "mm4-user", "mm4-pass-Z9"

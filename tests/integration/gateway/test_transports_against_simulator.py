@@ -11,7 +11,8 @@ from gatewaysim.mm4 import Mm4Endpoint
 from mmsrelay.domain.errors import PermanentSendError, TransientSendError
 from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage
 from mmsrelay.gateway.https_client import AerialinkHttpClient, HttpApiSettings, session_factory
-from mmsrelay.gateway.mm4_client import Mm4Client, Mm4Settings
+from mmsrelay.gateway.lazy_mm4 import Mm4Settings
+from mmsrelay.gateway.mm4_client import Mm4Client
 
 SECRET = "simulator-secret"
 

@@ -14,8 +14,10 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from mmsrelay.domain.errors import PermanentSendError, TransientSendError
 from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, Transport
-from mmsrelay.outbound.batch import IdempotentJobs, OutboundRecords, QueueVisibility, process_batch
+from mmsrelay.outbound.idempotency import IdempotentJobs
+from mmsrelay.outbound.records import OutboundRecords, process_batch
 from mmsrelay.outbound.send import SendOutboundJob
+from mmsrelay.queues.visibility import QueueVisibility
 from mmsrelay.storage.outbound import OutboundRepository
 from tests.integration.conftest import REGION, TABLE
 from tests.support import EVENTS, LambdaContextStub, MetricsRecorder, load_event

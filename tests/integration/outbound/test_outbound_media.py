@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from mmsrelay.domain.errors import BlockedMediaUrl, PermanentSendError
+from mmsrelay.media.objects import S3Objects
 from mmsrelay.media.store import S3MediaStore
 from mmsrelay.outbound.job import OutboundJob
 from mmsrelay.outbound.links import MediaLinks
@@ -47,7 +48,9 @@ def media(dynamodb: DynamoDBClient) -> dict[str, Any]:
         timedelta(hours=1),
         lambda: NOW,
     )
-    subject = OutboundMedia(s3, BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW)
+    subject = OutboundMedia(
+        S3Objects(s3), BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW
+    )
     return {"subject": subject, "s3": s3, "dynamodb": dynamodb}
 
 

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
 from mmsrelay.events.translate import (
-    MAX_ENTRY_BYTES,
     MMS_RECEIVED,
     MMS_SEND_FAILED,
     MMS_SENT,
     MMS_STATUS_CHANGED,
-    EventEntry,
     MalformedStreamRecord,
     StreamTranslator,
     event_id_of,

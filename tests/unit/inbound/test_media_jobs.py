@@ -6,7 +6,8 @@ import pytest
 
 from mmsrelay.domain.errors import BlockedMediaUrl, MediaRejected, TransientMediaError
 from mmsrelay.domain.media import MediaJob, StoredMedia
-from mmsrelay.inbound.media_jobs import MediaCopier, retry_delay
+from mmsrelay.inbound.media_jobs import MediaCopier
+from mmsrelay.queues.media_retry import retry_delay
 from tests.support import MetricsRecorder
 from tests.unit.inbound.fakes import FakeDownload, FakeRepository, FakeRetries, FakeSink, FakeSource
 

@@ -3,7 +3,7 @@
 import threading
 
 from mmsrelay.domain.errors import TransientError
-from mmsrelay.outbound.batch import QueueRecord, process_batch
+from mmsrelay.outbound.records import QueueRecord, process_batch
 from tests.support import load_event
 
 

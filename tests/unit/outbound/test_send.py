@@ -11,9 +11,10 @@ from mmsrelay.domain.errors import (
     TransientMediaError,
     TransientSendError,
 )
-from mmsrelay.outbound.batch import backoff_seconds
 from mmsrelay.outbound.job import parse_job
-from mmsrelay.outbound.send import SendOutboundJob, choose_transport
+from mmsrelay.outbound.records import backoff_seconds
+from mmsrelay.outbound.send import SendOutboundJob
+from mmsrelay.outbound.transport import choose_transport
 from mmsrelay.storage.errors import StorageUnavailable
 from tests.support import EVENTS, MetricsRecorder
 from tests.unit.outbound.fakes import FakeGateway, FakeJobRecords, FakeMedia

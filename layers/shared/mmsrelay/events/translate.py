@@ -16,19 +16,16 @@ the same id, so consumers can drop duplicates.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, Final
 
 from mmsrelay.domain.errors import PermanentError
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
 from mmsrelay.domain.records import InboundRecord, JobRecord, StoredRecord, TransactionRecord
 from mmsrelay.domain.status import RANK
 
-SOURCE: Final = "mms-relay"
 MMS_RECEIVED: Final = "MMS Received"
 MMS_SENT: Final = "MMS Sent"
 MMS_SEND_FAILED: Final = "MMS Send Failed"
@@ -36,9 +33,6 @@ MMS_STATUS_CHANGED: Final = "MMS Status Changed"
 
 # Statuses below this rank (queued 0, sending 1, sent 2) are covered by the job's events.
 MIN_PUBLISHED_RANK: Final = RANK["enroute"]
-# EventBridge's limit for one entry, and for a whole PutEvents request.
-MAX_ENTRY_BYTES: Final = 256 * 1024
-_TIME_BYTES: Final = 14  # what a Time field counts for in the size (AWS's sizing rule)
 # Reads a stream image (DynamoDB JSON) as the record it holds; None for anything but a
 # transaction or a job (``mmsrelay.storage.records.read_image``).
 ImageReader = Callable[[Mapping[str, Any]], StoredRecord | None]
@@ -48,30 +42,6 @@ _EVENT_ID_NAMESPACE: Final = uuid.UUID("5d6c7a3e-2f41-5b8e-9a0c-6e1f2d3b4a59")
 
 class MalformedStreamRecord(PermanentError):
     """The record is not a DynamoDB stream record of the expected shape (no id, no image, bad types)."""
-
-
-@dataclass(frozen=True)
-class EventEntry:
-    """One event to publish, and the stream record (``record_id``, its ``eventID``) it comes from."""
-
-    record_id: str
-    detail_type: str
-    detail: Mapping[str, Any]
-    time: datetime | None = None  # when the write happened (the record's ApproximateCreationDateTime)
-
-    @property
-    def event_id(self) -> str:
-        return str(self.detail["eventId"])
-
-    @cached_property
-    def detail_json(self) -> str:
-        return json.dumps(self.detail, ensure_ascii=False, separators=(",", ":"))
-
-    @cached_property
-    def size(self) -> int:
-        """Bytes this entry counts for against EventBridge's 256 KB (AWS's PutEvents sizing rule)."""
-        time = _TIME_BYTES if self.time is not None else 0
-        return time + len(SOURCE) + len(self.detail_type.encode()) + len(self.detail_json.encode())
 
 
 def event_id_of(record_id: str) -> str:

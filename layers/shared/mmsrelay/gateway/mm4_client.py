@@ -41,17 +41,16 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
 from mmsrelay.domain.outbound import GatewayCredentials, OutboundMessage, RecipientResult, SendResult
+from mmsrelay.gateway.lazy_mm4 import Mm4Settings
 from mmsrelay.gateway_protocol.mm4_guids import guids_in, recipient_results
 from mmsrelay.gateway_protocol.mm4_mime import build_mm4_forward, mm4_address, recipient_addresses
 
 _log = logging.getLogger(__name__)
 
-TlsMode = Literal["implicit", "starttls"]
 Connect = Callable[[], smtplib.SMTP]
 
 _REFUSED_DETAIL: Final = "the gateway refused the recipient"
@@ -64,19 +63,6 @@ _FAILURES: Final[tuple[tuple[type[BaseException], type[SendError], str, str], ..
     (smtplib.SMTPServerDisconnected, TransientSendError, "connection_error", "connection closed"),
     (smtplib.SMTPException, TransientSendError, "smtp_error", "SMTP protocol error"),
 )
-
-
-@dataclass(frozen=True)
-class Mm4Settings:
-    """Where and how to reach the gateway's MMSC (example: port 587, implicit TLS)."""
-
-    host: str
-    port: int
-    tls_mode: TlsMode
-    domain: str  # of the MM4 addresses, "mmsc.aerialink.net" for the gateway
-    ca_file: str | None  # PEM bundle to trust; None: the system trust store
-    timeout: float = 20.0  # seconds, for the connect and for each reply
-    originator_system: str = "mms-relay"
 
 
 class Mm4Client:

@@ -12,6 +12,7 @@ from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, SendRe
 from mmsrelay.domain.phone import InvalidPhoneNumber, mask, to_e164
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.job import OutboundJob
+from mmsrelay.outbound.transport import choose_transport
 
 logger = logging.getLogger(__name__)
 
@@ -43,20 +44,6 @@ class MediaPreparer(Protocol):
 
 class Outcome(Protocol):
     def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]: ...
-
-
-def choose_transport(job: OutboundJob) -> Transport:
-    """``auto``: one recipient with one attachment over HTTPS, anything else over MM4.
-
-    The HTTPS API carries exactly one attachment: its ``mmsURL`` is a required field, so a message
-    without media goes over MM4 too.
-    """
-    https_can_carry = len(job.to) == 1 and len(job.media) == 1
-    if job.transport == "auto":
-        return "https" if https_can_carry else "mm4"
-    if job.transport == "https" and not https_can_carry:
-        raise PermanentSendError("transport_cannot_carry", "https carries one recipient and one attachment")
-    return job.transport
 
 
 # Sends counted per transport too (the dashboard's "sends by transport").

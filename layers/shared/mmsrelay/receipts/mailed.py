@@ -35,23 +35,12 @@ SES_VERDICT_HEADERS: Final = (("X-SES-Virus-Verdict", "virus"), ("X-SES-Spam-Ver
 MailedOutcome = Literal["advanced", "kept_in_history", "unmatched", "refused"]
 
 
-class ObjectMissing(PermanentError):
-    """The stored object is gone (deleted or expired before it was read)."""
-
-    default_code = "object_missing"
-
-
-class ObjectTooLarge(PermanentError):
-    """The stored object is larger than any report can be."""
-
-    default_code = "too_large"
-
-
 class ReportObjects(Protocol):
     """Reads a stored message (the S3 adapter in ``mmsrelay.storage.report_objects``)."""
 
     def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
-        """The object's bytes; ``ObjectMissing``, ``ObjectTooLarge``, or a ``TransientError``."""
+        """The object's bytes; a ``PermanentError`` whose code says why it cannot be read
+        (``object_missing``, ``too_large``), or a ``TransientError``."""
         ...
 
 
@@ -75,7 +64,7 @@ class ApplyMailedReport:
     def __call__(self, stored: StoredMessage) -> MailedOutcome:
         try:
             headers = mail_headers(self._objects.read(stored.bucket, stored.key, self._max_bytes))
-        except (ObjectMissing, ObjectTooLarge) as error:
+        except PermanentError as error:  # gone, or too large to be a report: its code says which
             return self._refused(stored, error.code)
         if verdict := _failed_verdict(headers):
             return self._refused(stored, verdict)

@@ -6,7 +6,8 @@ import os
 from functools import cache
 
 from mmsrelay import aws
-from mmsrelay.events.publisher import EventBridgeBus, PublishStreamEvents
+from mmsrelay.eventbus.eventbridge import EventBridgeBus
+from mmsrelay.events.publisher import PublishStreamEvents
 from mmsrelay.events.settings import EventSettings
 from mmsrelay.events.translate import StreamTranslator
 from mmsrelay.observability import MetricsSink

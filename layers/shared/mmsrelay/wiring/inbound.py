@@ -8,7 +8,7 @@ from functools import cache
 
 from mmsrelay import aws
 from mmsrelay.domain.clock import utc_now
-from mmsrelay.inbound.media_jobs import MediaCopier, MediaRetryQueue
+from mmsrelay.inbound.media_jobs import MediaCopier
 from mmsrelay.inbound.receive import ReceiveInboundMessage
 from mmsrelay.inbound.retry import RetryInboundMedia
 from mmsrelay.inbound.settings import InboundSettings, MediaSettings
@@ -17,6 +17,7 @@ from mmsrelay.media.fetcher import MediaFetcher
 from mmsrelay.media.store import S3MediaStore
 from mmsrelay.media.url_guard import FetchPolicy
 from mmsrelay.observability import MetricsSink
+from mmsrelay.queues.media_retry import MediaRetryQueue
 from mmsrelay.storage.messages import MessageRepository
 from mmsrelay.wiring.webhooks import basic_auth_verifier
 

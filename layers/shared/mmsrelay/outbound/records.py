@@ -1,4 +1,4 @@
-"""An SQS batch of outbound jobs: each record parsed, deduplicated and sent, concurrently.
+"""The outbound queue's records: each parsed, deduplicated and sent, concurrently, failing alone.
 
 Records are independent, so they are sent at the same time (bounded by a thread pool) and a
 slow gateway costs a batch about one send's time, not ten. A record fails alone: a transient
@@ -12,38 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import Any, Protocol, TypedDict
 
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
-from botocore.exceptions import BotoCoreError, ClientError
 
 from mmsrelay.domain.errors import TransientError
-from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.job import InvalidJob, OutboundJob, derived_message_id, message_id_of, parse_job
-from mmsrelay.outbound.send import Outcome, Sender
-from mmsrelay.storage.outbound import OutboundRepository
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
+from mmsrelay.outbound.send import Sender
 
 logger = logging.getLogger(__name__)
 
-MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit
 MAX_BACKOFF_SECONDS = 900
 
 
@@ -115,60 +101,30 @@ def backoff_seconds(receive_count: int, base_seconds: int) -> int:
     return min(MAX_BACKOFF_SECONDS, delay)
 
 
-class QueueVisibility:
-    """Delays a failed record's next delivery (the queue's visibility timeout would be minutes)."""
-
-    def __init__(self, client: Callable[[], SQSClient], queue_url: str, base_delay_seconds: int) -> None:
-        self._client = client
-        self._queue_url = queue_url
-        self.base_delay_seconds = base_delay_seconds
-
-    def delay(self, receipt_handle: str, seconds: float) -> None:
-        try:
-            self._client().change_message_visibility(
-                QueueUrl=self._queue_url,
-                ReceiptHandle=receipt_handle,
-                VisibilityTimeout=max(1, min(MAX_VISIBILITY_SECONDS, round(seconds))),
-            )
-        except (ClientError, BotoCoreError) as error:  # the record fails anyway; SQS's own delay applies
-            logger.warning("could not delay the record", extra={"error_type": type(error).__name__})
-
-
-class IdempotentJobs:
-    """The send use case behind Powertools idempotency, keyed by ``messageId``.
-
-    A job redelivered by SQS, or put twice with one ``messageId``, reaches the gateway at most
-    once: the first run leaves a record (in progress, then completed with its outcome) in the
-    idempotency table; a repeat returns that outcome. A ``messageId`` reused for a different body
-    is refused (the body's hash is validated). If the function crashes after the gateway accepted
-    a message but before the completed record is written, the in-progress record expires with
-    the invocation and a redelivery sends again: the one window for a duplicate
-    (docs/architecture.md).
-    """
-
-    def __init__(self, use_case: Outcome, persistence: BasePersistenceLayer, config: IdempotencyConfig) -> None:
-        self._use_case = use_case
-        self._run: Callable[..., dict[str, Any]] = idempotent_function(
-            data_keyword_argument="key", persistence_store=persistence, config=config
-        )(self._send)
-
-    def __call__(self, job: OutboundJob, message_id: str, body_hash: str, send: Sender) -> dict[str, Any]:
-        return self._run(key={"messageId": message_id, "bodyHash": body_hash}, job=job, send=send)
-
-    def _send(self, *, key: dict[str, str], job: OutboundJob, send: Sender) -> dict[str, Any]:
-        return self._use_case(job, key["messageId"], send)
-
-
 class JobSender(Protocol):
     def __call__(self, job: OutboundJob, message_id: str, body_hash: str, send: Sender) -> dict[str, Any]: ...
+
+
+class InvalidJobs(Protocol):
+    """Where an unreadable job is kept (``mmsrelay.storage.outbound.OutboundRepository``)."""
+
+    def record_invalid(self, message_id: str, raw_body: str, errors: Sequence[str], at: datetime) -> None: ...
+
+
+class Visibility(Protocol):
+    """Delays a record's next delivery (``mmsrelay.queues.visibility.QueueVisibility``)."""
+
+    base_delay_seconds: int
+
+    def delay(self, receipt_handle: str, seconds: float) -> None: ...
 
 
 class OutboundRecords:
     def __init__(
         self,
         jobs: JobSender,
-        repository: OutboundRepository,
-        visibility: QueueVisibility,
+        repository: InvalidJobs,
+        visibility: Visibility,
         metrics: MetricsSink,
         clock: Callable[[], datetime],
     ) -> None:
@@ -207,41 +163,3 @@ class OutboundRecords:
             self._visibility.delay(record.receipt_handle, retry_after)
             raise
         return str(outcome.get("status", "done"))
-
-
-class TransportClient(Protocol):
-    def send(self, message: OutboundMessage) -> SendResult: ...
-
-
-class SessionFactory(Protocol):
-    def session(self) -> Any: ...
-
-
-class GatewaySenders:
-    """The batch's way to the gateway: the shared HTTPS client, and one MM4 session per batch.
-
-    The MM4 session holds one SMTP connection for the whole batch, opened at the batch's first
-    MM4 message (an HTTPS-only batch opens none). It is not safe for concurrent use, so MM4
-    sends take turns while HTTPS sends run side by side.
-    """
-
-    def __init__(self, https: TransportClient, mm4: SessionFactory) -> None:
-        self._https = https
-        self._mm4 = mm4
-
-    @contextmanager
-    def open(self) -> Iterator[Sender]:
-        turn = threading.Lock()
-        with ExitStack() as sessions:
-            opened: list[Any] = []
-
-            def send(transport: Transport, message: OutboundMessage) -> SendResult:
-                if transport == "https":
-                    return self._https.send(message)
-                with turn:
-                    if not opened:
-                        opened.append(sessions.enter_context(self._mm4.session()))
-                    result: SendResult = opened[0].send(message)
-                    return result
-
-            yield send
