@@ -97,6 +97,10 @@ format: $(APP_VENV)/.synced ## apply ruff fixes and formatting
 	$(APP_VENV)/bin/ruff check --fix .
 	$(APP_VENV)/bin/ruff format .
 
+.PHONY: arch
+arch: $(APP_VENV)/.synced ## import-linter: the layers depend one way (contracts in pyproject.toml)
+	$(LOCAL_PATH) $(APP_VENV)/bin/lint-imports --no-cache
+
 .PHONY: types
 types: $(APP_VENV)/.synced ## mypy --strict
 	$(APP_VENV)/bin/mypy
@@ -133,7 +137,7 @@ system: setup ## system tests on the stack deployed to the local emulator
 	$(call run_pytest,tests/system)
 
 .PHONY: test
-test: setup lint types validate scan build unit integration system ## everything CI runs
+test: setup lint types arch validate scan build unit integration system ## everything CI runs
 
 # ---------------------------------------------------------------- AWS
 CONFIG_ENV ?= default

@@ -81,7 +81,7 @@ def main() -> None:
         )
         from functions.outbound import app  # noqa: PLC0415 (after the environment is set)
         from mmsrelay import aws  # noqa: PLC0415
-        from mmsrelay.outbound import wiring  # noqa: PLC0415
+        from mmsrelay.wiring import outbound as wiring  # noqa: PLC0415
 
         secret = json.dumps({"apiKey": gateway.api_key, "apiSecret": gateway.api_secret})
         canned(aws.dynamodb_client(), {})

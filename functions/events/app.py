@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mmsrelay.events.wiring import stream_events
 from mmsrelay.observability import traced_when_enabled
+from mmsrelay.wiring.events import stream_events
 
 logger = Logger()
 metrics = Metrics()

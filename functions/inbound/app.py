@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mmsrelay.inbound.wiring import inbound_webhook
 from mmsrelay.observability import traced_when_enabled
+from mmsrelay.wiring.inbound import inbound_webhook
 
 logger = Logger()
 metrics = Metrics()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
 from mmsrelay.outbound.links_endpoint import answer_link
-from mmsrelay.outbound.wiring import link_resolver
+from mmsrelay.wiring.media_link import link_resolver
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"mmsrelay"})

@@ -9,9 +9,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mmsrelay.inbound.media_jobs import MediaJob
-from mmsrelay.inbound.wiring import media_retry
+from mmsrelay.domain.media import MediaJob
 from mmsrelay.observability import traced_when_enabled
+from mmsrelay.wiring.inbound import media_retry
 
 logger = Logger()
 metrics = Metrics()

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
 from mmsrelay.receipts.mailed import MailedOutcome, StoredMessage
-from mmsrelay.receipts.wiring import mailed_report
+from mmsrelay.wiring.receipts import mailed_report
 
 logger = Logger()
 metrics = Metrics()

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
-from mmsrelay.receipts.wiring import no_receipt_sweep
+from mmsrelay.wiring.receipts import no_receipt_sweep
 
 logger = Logger()
 metrics = Metrics()

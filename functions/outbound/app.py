@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
-from mmsrelay.outbound.batch import PartialBatchResponse
-from mmsrelay.outbound.wiring import outbound_relay
+from mmsrelay.outbound.records import PartialBatchResponse
+from mmsrelay.wiring.outbound import outbound_relay
 
 logger = Logger()
 metrics = Metrics()

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
-from mmsrelay.query.wiring import query_api
+from mmsrelay.wiring.query import query_api
 
 logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"mmsrelay"})

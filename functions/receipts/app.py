@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mmsrelay.observability import traced_when_enabled
-from mmsrelay.receipts.wiring import receipt_webhook
+from mmsrelay.wiring.receipts import receipt_webhook
 
 logger = Logger()
 metrics = Metrics()

@@ -2,7 +2,8 @@
 
 from botocore.exceptions import ClientError
 
-from mmsrelay.errors import causes, error_code
+from mmsrelay.aws import error_code
+from mmsrelay.domain.errors import causes
 
 
 class WithReason(Exception):

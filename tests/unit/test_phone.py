@@ -1,6 +1,6 @@
 import pytest
 
-from mmsrelay.phone import InvalidPhoneNumber, is_phone_number, mask, to_e164
+from mmsrelay.domain.phone import InvalidPhoneNumber, is_phone_number, mask, to_e164
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""AWS clients, created once per execution environment and handed to adapters.
+"""AWS clients, created once per execution environment and handed to adapters, and the code of their errors.
 
 Timeouts are short and retries bounded: a webhook must answer the gateway within API Gateway's
 29 seconds, and SQS redelivers what a worker could not finish.
@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
@@ -48,3 +49,8 @@ def secretsmanager_client() -> SecretsManagerClient:
 @cache
 def events_client() -> EventBridgeClient:
     return boto3.client("events", config=_CONFIG)
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code a ``ClientError`` carries (``""`` when it carries none)."""
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -16,20 +16,15 @@ from botocore.stub import ANY, Stubber
 
 from functions.events import app as events_app
 from mmsrelay import aws as clients
-from mmsrelay.errors import MmsRelayError
-from mmsrelay.events import wiring
-from mmsrelay.events.publisher import (
-    EventBridgeBus,
-    EventRefused,
-    EventsUnavailable,
-    Failed,
-    NoEvent,
-    Published,
-    PublishStreamEvents,
-)
+from mmsrelay.domain.errors import MmsRelayError
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
+from mmsrelay.eventbus.eventbridge import EventBridgeBus, EventRefused, EventsUnavailable
+from mmsrelay.events.publisher import Failed, NoEvent, Published, PublishStreamEvents
 from mmsrelay.events.settings import EventSettings
-from mmsrelay.events.translate import MAX_ENTRY_BYTES, EventEntry, event_id_of
+from mmsrelay.events.translate import StreamTranslator, event_id_of
 from mmsrelay.settings import SettingsError
+from mmsrelay.storage.records import read_image
+from mmsrelay.wiring import events as wiring
 from tests.integration.conftest import REGION, cold_function
 from tests.support import LambdaContextStub, MetricsRecorder, load_event
 
@@ -379,7 +374,7 @@ def test_an_event_too_large_to_publish_fails_its_record_without_a_call() -> None
 
 def test_a_record_that_is_not_a_stream_record_fails() -> None:
     # Given a record without its dynamodb change, beside one without events
-    use_case = PublishStreamEvents(FakeBus(), MetricsRecorder())
+    use_case = PublishStreamEvents(FakeBus(), MetricsRecorder(), StreamTranslator(read_image))
     link = load_event(SAMPLE)["Records"][4]
     batch = use_case.publish([{"eventID": "broken", "eventName": "INSERT"}, link])
     # Then the broken one fails and the other does not

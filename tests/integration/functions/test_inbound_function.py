@@ -21,7 +21,7 @@ from functions.media_retry import app as media_retry_app
 from gatewaysim import images
 from gatewaysim.media_host import MediaHost
 from mmsrelay import aws as clients
-from mmsrelay.inbound import wiring
+from mmsrelay.wiring import inbound as wiring
 from tests.integration.conftest import REGION, cold_function, create_messages_table
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 

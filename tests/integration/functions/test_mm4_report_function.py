@@ -13,11 +13,11 @@ from botocore.exceptions import EndpointConnectionError
 
 from functions.mm4_reports import app as mm4_reports_app
 from mmsrelay import aws as clients
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
-from mmsrelay.outbound.mm4.ids import mm4_message_key
-from mmsrelay.receipts import wiring
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository
+from mmsrelay.wiring import receipts as wiring
 from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import EVENTS, LambdaContextStub, load_event
 

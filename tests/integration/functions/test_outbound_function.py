@@ -17,7 +17,8 @@ from functions.outbound import app as outbound_app
 from gatewaysim import images
 from gatewaysim.http_api import HttpFault
 from gatewaysim.simulator import GatewaySimulator
-from mmsrelay.outbound import wiring
+from mmsrelay.wiring import media_link as link_wiring
+from mmsrelay.wiring import outbound as wiring
 from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import LambdaContextStub, load_event
 
@@ -75,7 +76,7 @@ def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyP
     }
     simulator.http_api.clear()
     simulator.mm4.clear()
-    with cold_function(monkeypatch, environment, wiring.outbound_relay, wiring.link_resolver):
+    with cold_function(monkeypatch, environment, wiring.outbound_relay, link_wiring.link_resolver):
         yield {"dynamodb": dynamodb, "s3": s3}
 
 
@@ -198,7 +199,7 @@ def test_media_links_are_presigned_with_sigv4(deployed: dict[str, Any]) -> None:
             "expiresAt": {"N": "9999999999"},
         },
     )
-    location = wiring.link_resolver().resolve("AAAAAAAAAAAAAAAAAAAAAA")
+    location = link_wiring.link_resolver().resolve("AAAAAAAAAAAAAAAAAAAAAA")
     assert location is not None
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in location
     assert "AWSAccessKeyId=" not in location

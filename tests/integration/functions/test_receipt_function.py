@@ -12,10 +12,10 @@ import pytest
 
 from functions.no_receipt import app as no_receipt_app
 from functions.receipts import app as receipts_app
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult, Transport
-from mmsrelay.outbound.mm4.ids import mm4_message_key
-from mmsrelay.receipts import wiring
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, Transport
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.outbound import OutboundRepository
+from mmsrelay.wiring import receipts as wiring
 from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 

@@ -18,7 +18,7 @@ import pytest
 from urllib3 import HTTPConnectionPool
 
 from devstack.tls import issue_local_certificate
-from mmsrelay.media.errors import (
+from mmsrelay.domain.errors import (
     BlockedMediaUrl,
     MediaRejected,
     MediaTooLarge,
@@ -294,7 +294,7 @@ def test_refuses_a_type_outside_the_allow_list(server: Server, content_type: str
         pass
 
     # Then it is refused as unsupported
-    assert caught.value.reason == reason
+    assert caught.value.code == reason
 
 
 # --------------------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def test_too_large_by_content_length_fails_before_reading(server: Server) -> Non
         pytest.fail("the body must not be offered")
 
     # Then the Content-Length alone refused it
-    assert caught.value.reason == "too_large"
+    assert caught.value.code == "too_large"
 
 
 def test_too_large_by_count_fails_as_soon_as_the_limit_passes(server: Server) -> None:
@@ -340,7 +340,7 @@ def test_total_timeout_stops_a_trickling_server(server: Server) -> None:
         read_all(fetcher, server.url("/slow"))
 
     # Then it fails as a timeout, soon after the total timeout
-    assert caught.value.reason == "timeout"
+    assert caught.value.code == "timeout"
     assert 1.0 <= time.monotonic() - started < 2.5
 
 
@@ -354,7 +354,7 @@ def test_read_timeout_stops_a_stalled_server(server: Server) -> None:
         read_all(fetcher, server.url("/stall"))
 
     # Then it fails as a timeout after about the read timeout
-    assert caught.value.reason == "timeout"
+    assert caught.value.code == "timeout"
     assert time.monotonic() - started < 2.0
 
 
@@ -371,7 +371,7 @@ def test_permanent_refusals_map_to_media_rejected(server: Server, status: int) -
         pass
 
     # Then it is a permanent rejection naming the status
-    assert caught.value.reason == f"http_{status}"
+    assert caught.value.code == f"http_{status}"
 
 
 @pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504])
@@ -385,7 +385,7 @@ def test_retryable_statuses_map_to_transient(server: Server, status: int) -> Non
         pass
 
     # Then it is transient, naming the status
-    assert caught.value.reason == f"http_{status}"
+    assert caught.value.code == f"http_{status}"
 
 
 def test_connection_refused_is_transient() -> None:
@@ -402,7 +402,7 @@ def test_connection_refused_is_transient() -> None:
         pass
 
     # Then the failure is transient
-    assert caught.value.reason == "connection_error"
+    assert caught.value.code == "connection_error"
 
 
 def test_dns_failure_is_transient() -> None:
@@ -414,7 +414,7 @@ def test_dns_failure_is_transient() -> None:
         pass
 
     # Then the failure is transient
-    assert caught.value.reason == "dns_failure"
+    assert caught.value.code == "dns_failure"
 
 
 def test_connections_are_released_on_success_and_failure(server: Server) -> None:
@@ -483,7 +483,7 @@ def test_refuses_one_redirect_too_many(server: Server) -> None:
         pass
 
     # Then it is blocked
-    assert caught.value.reason == "too_many_redirects"
+    assert caught.value.code == "too_many_redirects"
     assert len(server.httpd.seen_hosts) == 4
 
 
@@ -512,7 +512,7 @@ def test_redirects_go_through_the_whole_guard(server: Server, location: str, rea
         pass
 
     # Then it is blocked with the reason of the check that caught it
-    assert caught.value.reason == reason
+    assert caught.value.code == reason
 
 
 def test_logs_name_the_host_but_never_the_query(server: Server, caplog: pytest.LogCaptureFixture) -> None:
@@ -602,7 +602,7 @@ def test_https_untrusted_certificate_is_blocked(tls_server: Server) -> None:
         pass
 
     # Then it is a permanent failure: retrying cannot fix a certificate
-    assert caught.value.reason == "tls_verification_failed"
+    assert caught.value.code == "tls_verification_failed"
 
 
 def test_https_certificate_is_checked_against_the_name_not_the_address(tls_server: Server, pki: Pki) -> None:
@@ -618,4 +618,4 @@ def test_https_certificate_is_checked_against_the_name_not_the_address(tls_serve
         pass
 
     # Then the hostname check fails
-    assert caught.value.reason == "tls_verification_failed"
+    assert caught.value.code == "tls_verification_failed"

@@ -9,8 +9,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from mmsrelay.media.errors import MediaTooLarge, TransientMediaError
-from mmsrelay.media.store import DEFAULT_PART_SIZE, MIB, S3MediaStore, StoredObject
+from mmsrelay.domain.errors import MediaTooLarge, TransientMediaError
+from mmsrelay.domain.media import StoredObject
+from mmsrelay.media.store import DEFAULT_PART_SIZE, MIB, S3MediaStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -172,7 +173,7 @@ def test_s3_failure_mid_upload_aborts_and_is_transient(s3: "S3Client") -> None:
         S3MediaStore(s3, BUCKET).put_stream("m/x.mp4", chunked(body_of(20 * MIB)), "video/mp4")
 
     # Then the error is transient and the upload aborted
-    assert caught.value.reason == "s3_error"
+    assert caught.value.code == "s3_error"
     assert parts == [1, 2]
     assert "Uploads" not in s3.list_multipart_uploads(Bucket=BUCKET)
 
@@ -186,7 +187,7 @@ def test_missing_bucket_is_transient(s3: "S3Client") -> None:
         store.put_stream("m/1.jpg", [b"x"], "image/jpeg")
 
     # Then the botocore error became a transient media error
-    assert caught.value.reason == "s3_error"
+    assert caught.value.code == "s3_error"
 
 
 def test_part_size_below_the_s3_minimum_is_refused(s3: "S3Client") -> None:

@@ -12,10 +12,12 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
-from mmsrelay.outbound.batch import IdempotentJobs, OutboundRecords, QueueVisibility, process_batch
-from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult, Transport
+from mmsrelay.domain.errors import PermanentSendError, TransientSendError
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, Transport
+from mmsrelay.outbound.idempotency import IdempotentJobs
+from mmsrelay.outbound.records import OutboundRecords, process_batch
 from mmsrelay.outbound.send import SendOutboundJob
+from mmsrelay.queues.visibility import QueueVisibility
 from mmsrelay.storage.outbound import OutboundRepository
 from tests.integration.conftest import REGION, TABLE
 from tests.support import EVENTS, LambdaContextStub, MetricsRecorder, load_event

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from mmsrelay.media.errors import BlockedMediaUrl
+from mmsrelay.domain.errors import BlockedMediaUrl, PermanentSendError
+from mmsrelay.media.objects import S3Objects
 from mmsrelay.media.store import S3MediaStore
-from mmsrelay.outbound.errors import PermanentSendError
 from mmsrelay.outbound.job import OutboundJob
 from mmsrelay.outbound.links import MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
+from mmsrelay.storage.links import LinkRepository
 from tests.integration.conftest import REGION, TABLE
 from tests.unit.inbound.fakes import FakeDownload, FakeSource
 
@@ -42,13 +43,14 @@ def media(dynamodb: DynamoDBClient) -> dict[str, Any]:
         errors={"https://inside.example.com/c.png": BlockedMediaUrl("address_not_public")},
     )
     links = MediaLinks(
-        dynamodb,
-        TABLE,
+        LinkRepository(dynamodb, TABLE),
         "https://abc123.execute-api.us-east-1.amazonaws.com/v1",
         timedelta(hours=1),
         lambda: NOW,
     )
-    subject = OutboundMedia(s3, BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW)
+    subject = OutboundMedia(
+        S3Objects(s3), BUCKET, lambda: source, lambda: S3MediaStore(s3, BUCKET), links, 1024, lambda: NOW
+    )
     return {"subject": subject, "s3": s3, "dynamodb": dynamodb}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
-from mmsrelay.outbound.mm4.ids import mm4_message_key
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.outbound import OutboundRepository
 from tests.integration.conftest import TABLE
 

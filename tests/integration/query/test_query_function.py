@@ -21,11 +21,12 @@ import requests
 
 from functions.query import app as query_app
 from mmsrelay import aws as clients
-from mmsrelay.inbound.message import Attachment, InboundMessage
-from mmsrelay.query import wiring
-from mmsrelay.query.messages import DynamoMessageStore
+from mmsrelay.domain.inbound import Attachment, InboundMessage
+from mmsrelay.domain.media import StoredMedia
 from mmsrelay.storage.errors import StorageUnavailable
-from mmsrelay.storage.messages import MessageRepository, StoredMedia
+from mmsrelay.storage.messages import MessageRepository
+from mmsrelay.storage.reads import DynamoMessageStore
+from mmsrelay.wiring import query as wiring
 from tests.integration.conftest import REGION, TABLE, cold_function, create_messages_table
 from tests.support import LambdaContextStub, load_event
 
@@ -400,7 +401,7 @@ def test_unprocessed_keys_are_retried_until_every_recipient_is_read(deployed: di
     pauses: list[float] = []
     store = DynamoMessageStore(flaky, TABLE, sleep=pauses.append)  # type: ignore[arg-type]
     found = store.transactions([guid for guid, _ in RECIPIENTS.values()])
-    assert {guid: item["status"] for guid, item in found.items()} == dict(RECIPIENTS.values())
+    assert {guid: delivery.status for guid, delivery in found.items()} == dict(RECIPIENTS.values())
     assert (flaky.batch_calls, pauses) == (3, [0.05, 0.1])
 
 

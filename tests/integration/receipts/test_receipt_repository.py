@@ -12,17 +12,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from mmsrelay.outbound.message import OutboundMessage, RecipientResult, SendResult
-from mmsrelay.status import RANK
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.history import StatusEvent
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.domain.status import RANK
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository
-from mmsrelay.storage.receipts import HISTORY_LIMIT, HISTORY_TRIM_ABOVE, ReceiptRepository, StatusEvent
+from mmsrelay.storage.receipts import HISTORY_LIMIT, HISTORY_TRIM_ABOVE, ReceiptRepository
 from tests.integration.conftest import REGION, TABLE, create_messages_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+AT = iso_time(NOW)
+# The UTC day a send at NOW awaits its receipt until (the timeout is 72 hours): DUE#2026-11-28.
+DUE_DAY = datetime(2026, 11, 28, tzinfo=UTC)
 GUID = "11111111-1111-4111-8111-111111111111"
 STATUSES = sorted(status for status in RANK if status not in ("queued", "sending"))
 
@@ -52,9 +57,9 @@ def test_a_receipt_moves_the_status_forward_and_stops_awaiting(table: DynamoDBCl
     send(table)
     assert "gsi2pk" in item(table)
     repository = ReceiptRepository(table, TABLE)
-    assert repository.apply(GUID, StatusEvent("enroute", NOW, "http", "ENROUTE")) == "advanced"
+    assert repository.apply(GUID, StatusEvent("enroute", AT, "http", "ENROUTE")) == "advanced"
     assert "gsi2pk" in item(table)  # not final yet: still awaited
-    assert repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD")) == "advanced"
+    assert repository.apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD")) == "advanced"
     stored = item(table)
     assert (stored["status"]["S"], stored["statusRank"]["N"]) == ("delivered", "5")
     assert "gsi2pk" not in stored
@@ -64,9 +69,9 @@ def test_a_receipt_moves_the_status_forward_and_stops_awaiting(table: DynamoDBCl
 def test_a_late_or_duplicate_receipt_is_only_kept_in_the_history(table: DynamoDBClient) -> None:
     send(table)
     repository = ReceiptRepository(table, TABLE)
-    repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD"))
-    assert repository.apply(GUID, StatusEvent("enroute", NOW, "http", "ENROUTE")) == "kept_in_history"
-    assert repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD")) == "kept_in_history"
+    repository.apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD"))
+    assert repository.apply(GUID, StatusEvent("enroute", AT, "http", "ENROUTE")) == "kept_in_history"
+    assert repository.apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD")) == "kept_in_history"
     stored = item(table)
     assert stored["status"] == {"S": "delivered"}
     assert len(stored["history"]["L"]) == 4
@@ -74,14 +79,14 @@ def test_a_late_or_duplicate_receipt_is_only_kept_in_the_history(table: DynamoDB
 
 def test_an_unknown_state_is_kept_and_changes_no_status(table: DynamoDBClient) -> None:
     send(table)
-    assert ReceiptRepository(table, TABLE).apply(GUID, StatusEvent(None, NOW, "http", "UNKNOWN")) == "kept_in_history"
+    assert ReceiptRepository(table, TABLE).apply(GUID, StatusEvent(None, AT, "http", "UNKNOWN")) == "kept_in_history"
     stored = item(table)
     assert stored["status"] == {"S": "sent"}
     assert stored["history"]["L"][-1]["M"]["state"] == {"S": "UNKNOWN"}
 
 
 def test_an_early_receipt_creates_the_item_and_the_sender_does_not_regress_it(table: DynamoDBClient) -> None:
-    ReceiptRepository(table, TABLE).apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD"))
+    ReceiptRepository(table, TABLE).apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD"))
     send(table, at=NOW + timedelta(seconds=1))
     stored = item(table)
     assert stored["status"] == {"S": "delivered"}
@@ -93,7 +98,7 @@ def test_the_history_keeps_the_newest_events(table: DynamoDBClient) -> None:
     send(table)
     repository = ReceiptRepository(table, TABLE)
     for number in range(HISTORY_TRIM_ABOVE + 3):
-        repository.apply(GUID, StatusEvent(None, NOW, "http", f"STATE{number}"))
+        repository.apply(GUID, StatusEvent(None, AT, "http", f"STATE{number}"))
     history = item(table)["history"]["L"]
     assert HISTORY_LIMIT <= len(history) <= HISTORY_TRIM_ABOVE
     assert history[-1]["M"]["state"] == {"S": f"STATE{HISTORY_TRIM_ABOVE + 2}"}
@@ -102,24 +107,24 @@ def test_the_history_keeps_the_newest_events(table: DynamoDBClient) -> None:
 def test_overdue_receipts_become_no_receipt_and_a_late_real_one_still_wins(table: DynamoDBClient) -> None:
     send(table, at=NOW)
     repository = ReceiptRepository(table, TABLE)
-    due = [d.transaction_guid for d in repository.due_receipts("DUE#2026-11-28", NOW + timedelta(hours=73), 10)]
+    due = list(repository.due_receipts(DUE_DAY, NOW + timedelta(hours=73), 10))
     assert due == [GUID]
     assert repository.mark_no_receipt(GUID, NOW + timedelta(hours=73))
     assert item(table)["status"] == {"S": "no_receipt"}
-    assert list(repository.due_receipts("DUE#2026-11-28", NOW + timedelta(hours=74), 10)) == []
-    assert repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD")) == "advanced"
+    assert list(repository.due_receipts(DUE_DAY, NOW + timedelta(hours=74), 10)) == []
+    assert repository.apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD")) == "advanced"
     assert item(table)["status"] == {"S": "delivered"}
 
 
 def test_nothing_is_due_before_its_deadline(table: DynamoDBClient) -> None:
     send(table, at=NOW)
     repository = ReceiptRepository(table, TABLE)
-    assert list(repository.due_receipts("DUE#2026-11-28", NOW + timedelta(hours=71), 10)) == []
+    assert list(repository.due_receipts(DUE_DAY, NOW + timedelta(hours=71), 10)) == []
 
 
 def test_a_final_receipt_that_came_before_the_sender_is_cleared_from_the_due_index(table: DynamoDBClient) -> None:
     repository = ReceiptRepository(table, TABLE)
-    repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD"))
+    repository.apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD"))
     send(table, at=NOW)  # lists it as awaited (it cannot know a receipt came first)
     assert not repository.mark_no_receipt(GUID, NOW + timedelta(hours=73))
     stored = item(table)
@@ -134,7 +139,7 @@ def test_due_receipts_stop_at_their_limit_across_pages(table: DynamoDBClient) ->
     repository = ReceiptRepository(table, TABLE)
 
     # When a sweep asks for at most 110 of them
-    due = list(repository.due_receipts("DUE#2026-11-28", NOW + timedelta(hours=73), 110))
+    due = list(repository.due_receipts(DUE_DAY, NOW + timedelta(hours=73), 110))
 
     # Then it gets 110: the second page is asked for only what is left of the limit
     assert len(due) == 110
@@ -155,19 +160,19 @@ def test_no_answer_while_trimming_the_history_is_a_retryable_storage_error(table
     send(table)
     repository = ReceiptRepository(table, TABLE)
     for number in range(HISTORY_TRIM_ABOVE - 1):
-        repository.apply(GUID, StatusEvent(None, NOW, "http", f"STATE{number}"))
+        repository.apply(GUID, StatusEvent(None, AT, "http", f"STATE{number}"))
     unreachable_for_removals(table)
 
     # When one more receipt makes the history long enough to trim
     # Then the failure is the storage's retryable error, as for every other call
     with pytest.raises(StorageUnavailable):
-        repository.apply(GUID, StatusEvent(None, NOW, "http", "ONE-MORE"))
+        repository.apply(GUID, StatusEvent(None, AT, "http", "ONE-MORE"))
 
 
 def test_no_answer_while_leaving_the_due_index_is_a_retryable_storage_error(table: DynamoDBClient) -> None:
     # Given a transaction whose final receipt came before the sender listed it as awaited
     repository = ReceiptRepository(table, TABLE)
-    repository.apply(GUID, StatusEvent("delivered", NOW, "http", "DELIVRD"))
+    repository.apply(GUID, StatusEvent("delivered", AT, "http", "DELIVRD"))
     send(table, at=NOW)
     unreachable_for_removals(table)
 
@@ -195,7 +200,7 @@ def test_any_order_and_duplication_ends_at_the_highest_rank(
         for position, status in enumerate(sequence):
             if position == sender_position:
                 send(dynamodb)
-            repository.apply(GUID, StatusEvent(status, NOW, "http", str(status)))
+            repository.apply(GUID, StatusEvent(status, AT, "http", str(status)))
         if sender_position >= len(sequence):
             send(dynamodb)
         # Then the status is the highest-ranked one received (or sent, if no receipt ranked higher)

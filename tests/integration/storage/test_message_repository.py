@@ -6,9 +6,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.inbound import AlreadyStored, InboundMessage, Inserted
+from mmsrelay.domain.media import StoredMedia
 from mmsrelay.inbound.payload import parse_inbound
-from mmsrelay.storage.messages import AlreadyStored, Inserted, MessageRepository, StoredMedia
+from mmsrelay.storage.messages import MessageRepository
 from mmsrelay.webhooks.http import WebhookRequest
 from tests.integration.conftest import TABLE
 from tests.support import load_event
@@ -58,7 +59,10 @@ def test_a_repeat_returns_the_stored_item_and_changes_nothing(dynamodb: DynamoDB
     object.__setattr__(changed, "text", "a different text")
     outcome = repository.add_inbound(changed)
     assert isinstance(outcome, AlreadyStored)
-    assert outcome.item["text"] == before["text"]
+    assert outcome.received_at == before["receivedAt"]["S"]
+    assert [(a.index, a.source_url) for a in outcome.pending_media] == [
+        (int(m["M"]["index"]["N"]), m["M"]["sourceUrl"]["S"]) for m in before["media"]["L"]
+    ]
     assert stored_item(dynamodb) == before
 
 

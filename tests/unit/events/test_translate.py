@@ -12,20 +12,22 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
 from mmsrelay.events.translate import (
-    MAX_ENTRY_BYTES,
     MMS_RECEIVED,
     MMS_SEND_FAILED,
     MMS_SENT,
     MMS_STATUS_CHANGED,
-    EventEntry,
     MalformedStreamRecord,
+    StreamTranslator,
     event_id_of,
-    translate,
 )
+from mmsrelay.storage.records import read_image
 from tests.support import EVENTS, load_event
 
 GUID = "3F2504E0-4F89-41D3-9A0C-0305E82C3301"
+# The events function's translator: stream images read through storage, as its wiring builds it.
+translate = StreamTranslator(read_image)
 _SERIALIZER = TypeSerializer()
 
 

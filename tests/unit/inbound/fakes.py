@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mmsrelay.errors import MmsRelayError
-from mmsrelay.inbound.media_jobs import MediaJob, MediaOutcome
-from mmsrelay.inbound.message import InboundMessage
-from mmsrelay.media.store import StoredObject
-from mmsrelay.storage.messages import AlreadyStored, Inserted, StoredMedia
+from mmsrelay.domain.errors import MmsRelayError
+from mmsrelay.domain.inbound import AlreadyStored, InboundMessage, Inserted
+from mmsrelay.domain.media import MediaJob, StoredMedia, StoredObject
+from mmsrelay.inbound.media_jobs import MediaOutcome
+from mmsrelay.storage.messages import already_stored
 
 
 @dataclass
@@ -24,7 +24,7 @@ class FakeRepository:
 
     def add_inbound(self, message: InboundMessage) -> Inserted | AlreadyStored:
         if message.transaction_guid in self.stored:
-            return AlreadyStored(self.existing_item)
+            return already_stored(self.existing_item)
         self.stored[message.transaction_guid] = message
         return Inserted()
 

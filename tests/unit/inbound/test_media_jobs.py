@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mmsrelay.inbound.media_jobs import MediaCopier, MediaJob, retry_delay
-from mmsrelay.media.errors import BlockedMediaUrl, MediaRejected, TransientMediaError
-from mmsrelay.storage.messages import StoredMedia
+from mmsrelay.domain.errors import BlockedMediaUrl, MediaRejected, TransientMediaError
+from mmsrelay.domain.media import MediaJob, StoredMedia
+from mmsrelay.inbound.media_jobs import MediaCopier
+from mmsrelay.queues.media_retry import retry_delay
 from tests.support import MetricsRecorder
 from tests.unit.inbound.fakes import FakeDownload, FakeRepository, FakeRetries, FakeSink, FakeSource
 
@@ -41,7 +42,7 @@ def test_a_fetched_attachment_is_stored_under_its_dated_key_and_recorded() -> No
 def test_a_permanent_failure_is_recorded_at_once_and_not_retried(error: Exception) -> None:
     subject, repository, _, retries, metrics = copier(FakeSource(errors={URL: error}))  # type: ignore[dict-item]
     assert subject.copy(job()) == "failed"
-    assert repository.media[(GUID, 0)] == ("failed", (error.reason, 1))  # type: ignore[attr-defined]
+    assert repository.media[(GUID, 0)] == ("failed", (error.code, 1))  # type: ignore[attr-defined]
     assert retries.scheduled == []
     assert metrics.counts == {"MediaFailed": 1}
 

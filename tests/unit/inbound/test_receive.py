@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from mmsrelay.inbound.media_jobs import MediaJob
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.inbound import InboundMessage
+from mmsrelay.domain.media import MediaJob
 from mmsrelay.inbound.payload import parse_inbound
 from mmsrelay.inbound.receive import ReceiveInboundMessage
 from mmsrelay.webhooks.http import WebhookRequest

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmsrelay.media.content_types import (
+from mmsrelay.domain.content_types import (
     ALLOWED_CONTENT_TYPES,
     SNIFF_BYTES,
     extension_for,
@@ -14,7 +14,7 @@ from mmsrelay.media.content_types import (
     resolve_content_type,
     sniff,
 )
-from mmsrelay.media.errors import UnsupportedMediaType
+from mmsrelay.domain.errors import UnsupportedMediaType
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
@@ -206,7 +206,7 @@ def test_unacceptable_content_type_is_refused(header: str | None, prefix: bytes,
         resolve_content_type(header, prefix)
 
     # Then it is refused with its reason
-    assert caught.value.reason == reason
+    assert caught.value.code == reason
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmsrelay.errors import PermanentError, TransientError
-from mmsrelay.media.errors import BlockedMediaUrl, MediaError, TransientMediaError
+from mmsrelay.domain.errors import BlockedMediaUrl, MediaError, PermanentError, TransientError, TransientMediaError
 from mmsrelay.media.url_guard import (
     FetchPolicy,
     IPAddress,
@@ -248,7 +247,7 @@ def test_hostile_url_is_refused_with_its_reason(
 
     # Then it is refused with exactly that type and reason
     assert type(caught.value) is error
-    assert caught.value.reason == reason
+    assert caught.value.code == reason
 
 
 # Literal spellings that getaddrinfo/inet_aton would happily resolve to a non-public address.
@@ -304,7 +303,7 @@ def test_non_public_literal_is_refused_even_when_on_the_allow_list(literal: str)
         resolve_and_check(target.host, target.port, policy, explode)
 
     # Then the allow list let it through, and the address check refuses it without any resolver
-    assert caught.value.reason == "address_not_public"
+    assert caught.value.code == "address_not_public"
 
 
 @pytest.mark.parametrize("spelling", ["0x7f.1", "2130706433", "017700000001", "127.1", "[::1]", "::1"])
@@ -315,7 +314,7 @@ def test_resolve_and_check_parses_literal_spellings_itself(spelling: str) -> Non
         resolve_and_check(spelling, 443, STRICT, explode)
 
     # Then it is recognised as loopback and refused
-    assert caught.value.reason == "address_not_public"
+    assert caught.value.code == "address_not_public"
 
 
 @pytest.mark.parametrize(
@@ -376,7 +375,7 @@ def test_insecure_mode_still_refuses_everything_but_loopback(url: str) -> None:
         guard(url, policy, FakeResolver(RESOLVER_TABLE))
 
     # Then it is refused as non-public
-    assert caught.value.reason == "address_not_public"
+    assert caught.value.code == "address_not_public"
 
 
 def test_policy_parses_a_comma_separated_host_list() -> None:
@@ -474,4 +473,4 @@ def test_the_any_host_entry_allows_every_name_but_not_every_address() -> None:
     # Then the address check still blocks a name that resolves inside
     with pytest.raises(BlockedMediaUrl) as caught:
         resolve_and_check("inside.example.org", 443, policy, resolver=lambda host, port: ["10.0.0.7"])
-    assert caught.value.reason == "address_not_public"
+    assert caught.value.code == "address_not_public"

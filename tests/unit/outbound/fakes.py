@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mmsrelay.errors import MmsRelayError
-from mmsrelay.outbound.job import OutboundJob
-from mmsrelay.outbound.message import (
+from mmsrelay.domain.errors import MmsRelayError
+from mmsrelay.domain.outbound import (
     OutboundAttachment,
     OutboundMessage,
     RecipientResult,
     SendResult,
     Transport,
 )
+from mmsrelay.outbound.job import OutboundJob
 
 
 @dataclass

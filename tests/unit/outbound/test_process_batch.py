@@ -2,8 +2,8 @@
 
 import threading
 
-from mmsrelay.errors import TransientError
-from mmsrelay.outbound.batch import QueueRecord, process_batch
+from mmsrelay.domain.errors import TransientError
+from mmsrelay.outbound.records import QueueRecord, process_batch
 from tests.support import load_event
 
 

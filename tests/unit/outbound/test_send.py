@@ -4,11 +4,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mmsrelay.media.errors import BlockedMediaUrl, TransientMediaError
-from mmsrelay.outbound.batch import backoff_seconds
-from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
+from mmsrelay.domain.errors import (
+    BlockedMediaUrl,
+    MmsRelayError,
+    PermanentSendError,
+    TransientMediaError,
+    TransientSendError,
+)
 from mmsrelay.outbound.job import parse_job
-from mmsrelay.outbound.send import SendOutboundJob, choose_transport, error_code
+from mmsrelay.outbound.records import backoff_seconds
+from mmsrelay.outbound.send import SendOutboundJob
+from mmsrelay.outbound.transport import choose_transport
 from mmsrelay.storage.errors import StorageUnavailable
 from tests.support import EVENTS, MetricsRecorder
 from tests.unit.outbound.fakes import FakeGateway, FakeJobRecords, FakeMedia
@@ -109,12 +115,12 @@ def test_a_transport_that_cannot_carry_the_job_fails_it() -> None:
         StorageUnavailable("ThrottlingException"),
     ],
 )
-def test_a_transient_error_goes_back_to_the_queue_and_is_raised(error: Exception) -> None:
+def test_a_transient_error_goes_back_to_the_queue_and_is_raised(error: MmsRelayError) -> None:
     send, records, metrics = use_case()
     with pytest.raises(type(error)):
-        send(job(), "m-2", FakeGateway(error=error))  # type: ignore[arg-type]
+        send(job(), "m-2", FakeGateway(error=error))
     assert records.statuses["m-2"] == ["queued", "sending", "queued"]
-    assert records.errors["m-2"][0] == error_code(error)
+    assert records.errors["m-2"][0] == error.code
     assert metrics.counts == {"SendFailedTransient": 1}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mmsrelay.domain.records import ConversationPage, Delivery, InboundRecord, JobRecord, PageKey, TransactionRecord
 from mmsrelay.query.api import QueryApi
-from mmsrelay.query.messages import Item, Key, MessageQueries, Page, encode_cursor, number_partition
+from mmsrelay.query.cursor import encode_cursor
+from mmsrelay.query.queries import MessageQueries
+from mmsrelay.storage import records
 from mmsrelay.storage.errors import StorageUnavailable
+from mmsrelay.storage.items import number_partition
+from mmsrelay.storage.reads import conversation_start_key
 from tests.support import load_event
 
 GUID = "7A2B3C4D-5E6F-4A7B-8C9D-0E1F2A3B4C5D"
@@ -23,9 +28,12 @@ HANDSET = "+13105551212"
 TEXT = "meet me at the usual place"
 
 
+Item = dict[str, Any]  # an item as the table holds it (plain values)
+
+
 @dataclass
 class FakeStore:
-    """Answers like the table would; records every read."""
+    """Answers like the table would (its items read back through storage's records); records every read."""
 
     messages: dict[str, Item] = field(default_factory=dict)
     transactions_by_guid: dict[str, Item] = field(default_factory=dict)
@@ -34,21 +42,28 @@ class FakeStore:
     page_cut: int | None = None  # DynamoDB's 1 MB page: stop after this many items, with a key
     failure: Exception | None = None
 
-    def message(self, message_id: str) -> Item | None:
+    def message(self, message_id: str) -> JobRecord | None:
         self._read("message", message_id)
-        return self.messages.get(message_id)
+        item = self.messages.get(message_id)
+        return records.job_record(item) if item is not None else None
 
-    def transaction(self, transaction_guid: str) -> Item | None:
+    def transaction(self, transaction_guid: str) -> InboundRecord | TransactionRecord | None:
         self._read("transaction", transaction_guid)
-        return self.transactions_by_guid.get(transaction_guid)
+        item = self.transactions_by_guid.get(transaction_guid)
+        return records.transaction_of(item) if item is not None else None
 
-    def transactions(self, transaction_guids: Sequence[str]) -> dict[str, Item]:
+    def transactions(self, transaction_guids: Sequence[str]) -> dict[str, Delivery]:
         self._read("transactions", tuple(transaction_guids))
         return {
-            guid: self.transactions_by_guid[guid] for guid in transaction_guids if guid in self.transactions_by_guid
+            guid: records.delivery(self.transactions_by_guid[guid])
+            for guid in transaction_guids
+            if guid in self.transactions_by_guid
         }
 
-    def conversation(self, number: str, limit: int, start: Key | None) -> Page:
+    def start_key(self, number: str, document: Mapping[str, object]) -> PageKey | None:
+        return conversation_start_key(number, document)
+
+    def conversation(self, number: str, limit: int, start: PageKey | None) -> ConversationPage:
         self._read("conversation", number, limit, start)
         items = sorted(self.conversations.get(number, []), key=lambda item: item["gsi1sk"], reverse=True)
         if start is not None:
@@ -56,7 +71,9 @@ class FakeStore:
         page = items[: min(limit, self.page_cut or limit)]
         stopped = len(page) == limit or (self.page_cut is not None and len(items) > len(page))
         last = {name: page[-1][name] for name in ("pk", "sk", "gsi1pk", "gsi1sk")} if stopped and page else None
-        return Page(page, last)
+        return ConversationPage(
+            tuple(records.conversation_entry(item) for item in page), records.page_key(last) if last else None
+        )
 
     def _read(self, *call: Any) -> None:
         self.calls.append(call)
@@ -65,6 +82,8 @@ class FakeStore:
 
 
 class FakeLinks:
+    expires_in = 300
+
     def presigned_get(self, key: str) -> str:
         return f"https://media.example/{key}?X-Amz-Expires=300&X-Amz-Signature=abc"
 

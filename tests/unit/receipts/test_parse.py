@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mmsrelay.errors import PermanentError
-from mmsrelay.outbound.mm4.mime import derive_message_ids
+from mmsrelay.domain.errors import PermanentError
+from mmsrelay.gateway_protocol.mm4_mime import derive_message_ids
 from mmsrelay.receipts.model import ReceiptError
 from mmsrelay.receipts.parse import (
     MAX_DETAIL,
@@ -201,7 +201,7 @@ def test_both_guids_are_kept() -> None:
 def test_a_callback_without_a_well_formed_guid_is_refused(fields: Fields) -> None:
     with pytest.raises(ReceiptError) as caught:
         parse_http_receipt(fields)
-    assert caught.value.reason == "no_transaction_guid"
+    assert caught.value.code == "no_transaction_guid"
     assert isinstance(caught.value, PermanentError)
     assert isinstance(caught.value, ValueError)
 
@@ -336,7 +336,7 @@ def test_a_carrier_event_without_a_transaction_guid_is_refused() -> None:
     event["eventMessage"] = {"smppStatusCode": "9802"}
     with pytest.raises(ReceiptError) as caught:
         parse_http_receipt(json_fields(event))
-    assert caught.value.reason == "no_transaction_guid"
+    assert caught.value.code == "no_transaction_guid"
 
 
 def test_an_event_of_another_type_is_not_a_carrier_error() -> None:
@@ -588,7 +588,7 @@ def test_a_read_reply_is_normalised(read_status: str, status: str | None) -> Non
 def test_anything_but_a_report_is_refused(raw: bytes) -> None:
     with pytest.raises(ReceiptError) as caught:
         parse_mm4_report(raw)
-    assert caught.value.reason == "not_an_mm4_report"
+    assert caught.value.code == "not_an_mm4_report"
 
 
 @pytest.mark.parametrize("message_type", ["MM4_delivery_report.REQ", "MM4_read_reply_report.REQ"])
@@ -596,7 +596,7 @@ def test_anything_but_a_report_is_refused(raw: bytes) -> None:
 def test_a_report_without_a_message_id_is_refused(message_type: str, message_id: str) -> None:
     with pytest.raises(ReceiptError) as caught:
         parse_mm4_report(mm4_report(message_type, X_Mms_Message_ID=message_id))
-    assert caught.value.reason == "no_message_id"
+    assert caught.value.code == "no_message_id"
 
 
 # --- import cost ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import pytest
 
+from mmsrelay.domain.status import RANK
 from mmsrelay.receipts.vocabulary import (
     AERIALINK_CODES,
     CARRIER_EVENTS,
@@ -11,7 +12,6 @@ from mmsrelay.receipts.vocabulary import (
     VOCABULARIES,
     normalise,
 )
-from mmsrelay.status import RANK
 
 # (word or code, status, rank): the project's design document, written out independently of the module.
 TABLE = [

@@ -1,4 +1,4 @@
-"""Publishing a batch of stream records as events: the PutEvents adapter and the use case.
+"""Use case: a batch of stream records published as events (the bus is a port: ``EventBus``).
 
 One record gives at most one entry, and every entry is traced back to its record: a record whose
 entry EventBridge did not take fails (``PublishedBatch.confirm`` raises), so the batch processor
@@ -12,46 +12,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from mmsrelay.errors import MmsRelayError, PermanentError, TransientError, error_code
-from mmsrelay.events.translate import MAX_ENTRY_BYTES, SOURCE, EventEntry, MalformedStreamRecord, translate
+from mmsrelay.domain.errors import MmsRelayError, PermanentError, TransientError
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
+from mmsrelay.domain.phone import mask
+from mmsrelay.events.translate import MalformedStreamRecord
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.phone import mask
-
-if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 logger = logging.getLogger(__name__)
 
 MAX_ENTRIES_PER_CALL: Final = 10
 MAX_REQUEST_BYTES: Final = MAX_ENTRY_BYTES
-# Codes (of the whole call, or of one entry) that say "try again later".
-TRANSIENT_CODES: Final = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "LimitExceededException",
-        "InternalException",
-        "InternalFailure",
-        "ServiceUnavailable",
-        "ServiceUnavailableException",
-        "RequestTimeout",
-        "RequestTimeoutException",
-    }
-)
-
-
-class EventsUnavailable(TransientError):
-    """EventBridge throttled or failed the call or the entry; the same entry may succeed later."""
-
-
-class EventRefused(PermanentError):
-    """EventBridge refused the call or the entry (permissions, a missing bus, a malformed entry)."""
 
 
 class EventTooLarge(PermanentError):
@@ -59,58 +31,11 @@ class EventTooLarge(PermanentError):
 
 
 class EventBus(Protocol):
-    """Where events go: one call per chunk, an outcome per entry, in order."""
+    """Where events go (``mmsrelay.eventbus.eventbridge.EventBridgeBus``): one call per chunk, an
+    outcome per entry, in order; a whole call that failed raises a ``TransientError`` (try later)
+    or a ``PermanentError``."""
 
     def put(self, entries: Sequence[EventEntry]) -> list[MmsRelayError | None]: ...
-
-
-class EventBridgeBus:
-    """The PutEvents adapter: botocore errors become ``EventsUnavailable`` or ``EventRefused``."""
-
-    def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
-        self._client = client
-        self._bus = bus_name
-
-    def put(self, entries: Sequence[EventEntry]) -> list[MmsRelayError | None]:
-        """One PutEvents call (the caller keeps it within 10 entries and 256 KB): None per entry taken,
-        the error per entry refused. Raises when the whole call failed."""
-        request: list[PutEventsRequestEntryTypeDef] = []
-        for entry in entries:
-            item: PutEventsRequestEntryTypeDef = {
-                "Source": SOURCE,
-                "DetailType": entry.detail_type,
-                "Detail": entry.detail_json,
-                "EventBusName": self._bus,
-            }
-            if entry.time is not None:
-                item["Time"] = entry.time
-            request.append(item)
-        try:
-            answer = self._client.put_events(Entries=request)
-        except ClientError as error:
-            raise _call_error(error) from error
-        except BotoCoreError as error:
-            raise EventsUnavailable("eventbridge unreachable") from error
-        results = answer.get("Entries", [])
-        if len(results) != len(entries):
-            raise EventsUnavailable("PutEvents answered for another number of entries")
-        return [_entry_error(result.get("ErrorCode"), result.get("EventId")) for result in results]
-
-
-def _call_error(error: ClientError) -> MmsRelayError:
-    code = error_code(error)
-    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    if code in TRANSIENT_CODES or status == 429 or status >= 500:
-        return EventsUnavailable(code or str(status))
-    return EventRefused(code or str(status))
-
-
-def _entry_error(code: str | None, event_id: str | None) -> MmsRelayError | None:
-    if code:
-        return EventsUnavailable(code) if code in TRANSIENT_CODES else EventRefused(code)
-    if not event_id:
-        return EventsUnavailable("no event id in the answer")
-    return None
 
 
 @dataclass(frozen=True)
@@ -166,7 +91,7 @@ class PublishStreamEvents:
         self,
         bus: EventBus,
         metrics: MetricsSink,
-        translator: Callable[[Mapping[str, Any]], EventEntry | None] = translate,
+        translator: Callable[[Mapping[str, Any]], EventEntry | None],
     ) -> None:
         self._bus = bus
         self._metrics = metrics
@@ -195,7 +120,7 @@ class PublishStreamEvents:
         return PublishedBatch(outcomes)
 
     def _put(self, entries: Sequence[EventEntry]) -> Iterator[tuple[str, Outcome]]:
-        unavailable: EventsUnavailable | None = None
+        unavailable: TransientError | None = None
         for chunk in chunks(entries):
             if unavailable is not None:
                 # EventBridge is throttling or failing: the stream resumes at the first failed
@@ -204,10 +129,10 @@ class PublishStreamEvents:
                 continue
             try:
                 errors = self._bus.put(chunk)
-            except EventsUnavailable as call_error:
+            except TransientError as call_error:
                 unavailable = call_error
                 errors = [call_error] * len(chunk)
-            except EventRefused as call_error:
+            except PermanentError as call_error:
                 errors = [call_error] * len(chunk)
             for entry, error in zip(chunk, errors, strict=True):
                 if error is None:

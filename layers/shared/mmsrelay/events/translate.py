@@ -16,19 +16,16 @@ the same id, so consumers can drop duplicates.
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any, Final
 
-from mmsrelay.errors import PermanentError
-from mmsrelay.status import RANK
-from mmsrelay.storage.items import plain_item
+from mmsrelay.domain.errors import PermanentError
+from mmsrelay.domain.events import MAX_ENTRY_BYTES, EventEntry
+from mmsrelay.domain.records import InboundRecord, JobRecord, StoredRecord, TransactionRecord
+from mmsrelay.domain.status import RANK
 
-SOURCE: Final = "mms-relay"
 MMS_RECEIVED: Final = "MMS Received"
 MMS_SENT: Final = "MMS Sent"
 MMS_SEND_FAILED: Final = "MMS Send Failed"
@@ -36,9 +33,9 @@ MMS_STATUS_CHANGED: Final = "MMS Status Changed"
 
 # Statuses below this rank (queued 0, sending 1, sent 2) are covered by the job's events.
 MIN_PUBLISHED_RANK: Final = RANK["enroute"]
-# EventBridge's limit for one entry, and for a whole PutEvents request.
-MAX_ENTRY_BYTES: Final = 256 * 1024
-_TIME_BYTES: Final = 14  # what a Time field counts for in the size (AWS's sizing rule)
+# Reads a stream image (DynamoDB JSON) as the record it holds; None for anything but a
+# transaction or a job (``mmsrelay.storage.records.read_image``).
+ImageReader = Callable[[Mapping[str, Any]], StoredRecord | None]
 # Event ids are UUIDs derived from the stream record's eventID under this namespace.
 _EVENT_ID_NAMESPACE: Final = uuid.UUID("5d6c7a3e-2f41-5b8e-9a0c-6e1f2d3b4a59")
 
@@ -47,79 +44,67 @@ class MalformedStreamRecord(PermanentError):
     """The record is not a DynamoDB stream record of the expected shape (no id, no image, bad types)."""
 
 
-@dataclass(frozen=True)
-class EventEntry:
-    """One event to publish, and the stream record (``record_id``, its ``eventID``) it comes from."""
-
-    record_id: str
-    detail_type: str
-    detail: Mapping[str, Any]
-    time: datetime | None = None  # when the write happened (the record's ApproximateCreationDateTime)
-
-    @property
-    def event_id(self) -> str:
-        return str(self.detail["eventId"])
-
-    @cached_property
-    def detail_json(self) -> str:
-        return json.dumps(self.detail, ensure_ascii=False, separators=(",", ":"))
-
-    @cached_property
-    def size(self) -> int:
-        """Bytes this entry counts for against EventBridge's 256 KB (AWS's PutEvents sizing rule)."""
-        time = _TIME_BYTES if self.time is not None else 0
-        return time + len(SOURCE) + len(self.detail_type.encode()) + len(self.detail_json.encode())
-
-
 def event_id_of(record_id: str) -> str:
     """The event id for a stream record: stable across redeliveries of that record."""
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, record_id))
 
 
-def translate(record: Mapping[str, Any]) -> EventEntry | None:
-    """The event a stream record means, or None when it means none."""
-    record_id = record.get("eventID")
-    change = record.get("dynamodb")
-    if not isinstance(record_id, str) or not record_id:
-        raise MalformedStreamRecord("the record has no eventID")
-    if not isinstance(change, Mapping):
-        raise MalformedStreamRecord("the record has no dynamodb change")
-    if record.get("eventName") not in ("INSERT", "MODIFY"):
-        return None  # REMOVE: a TTL expiry or a deletion, not news
-    new = _image(change.get("NewImage"))
-    if new is None:
-        raise MalformedStreamRecord("the record has no new image (the stream must be NEW_AND_OLD_IMAGES)")
-    old = _image(change.get("OldImage"))
-    pk = _text(new, "pk") or ""
-    event_id = event_id_of(record_id)
-    found: tuple[str, dict[str, Any]] | None = None
-    if pk.startswith("TX#"):
-        found = _transaction_event(record.get("eventName") == "INSERT", new, old, event_id)
-    elif pk.startswith("MSG#"):
-        found = _message_event(new, old, event_id)
-    if found is None:
-        return None
-    detail_type, detail = found
-    return _fitted(EventEntry(record_id, detail_type, detail, _written_at(change)))
+class StreamTranslator:
+    """Translates stream records, reading their images through ``read_image`` (storage's reader:
+    only storage knows keys and attribute names)."""
+
+    def __init__(self, read_image: ImageReader) -> None:
+        self._read = read_image
+
+    def __call__(self, record: Mapping[str, Any]) -> EventEntry | None:
+        """The event a stream record means, or None when it means none."""
+        record_id = record.get("eventID")
+        change = record.get("dynamodb")
+        if not isinstance(record_id, str) or not record_id:
+            raise MalformedStreamRecord("the record has no eventID")
+        if not isinstance(change, Mapping):
+            raise MalformedStreamRecord("the record has no dynamodb change")
+        if record.get("eventName") not in ("INSERT", "MODIFY"):
+            return None  # REMOVE: a TTL expiry or a deletion, not news
+        if change.get("NewImage") is None:
+            raise MalformedStreamRecord("the record has no new image (the stream must be NEW_AND_OLD_IMAGES)")
+        new = self._image(change.get("NewImage"))
+        old = self._image(change.get("OldImage")) if change.get("OldImage") is not None else None
+        event_id = event_id_of(record_id)
+        found: tuple[str, dict[str, Any]] | None = None
+        if isinstance(new, InboundRecord | TransactionRecord):
+            found = _transaction_event(record.get("eventName") == "INSERT", new, old, event_id)
+        elif isinstance(new, JobRecord):
+            found = _message_event(new, old, event_id)
+        if found is None:
+            return None
+        detail_type, detail = found
+        return _fitted(EventEntry(record_id, detail_type, detail, _written_at(change)))
+
+    def _image(self, image: object) -> StoredRecord | None:
+        if not isinstance(image, Mapping):
+            raise MalformedStreamRecord("an image is not a map")
+        try:
+            return self._read(image)
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
+            raise MalformedStreamRecord("an image holds a malformed attribute value") from error
 
 
 def _transaction_event(
-    inserted: bool, new: Mapping[str, Any], old: Mapping[str, Any] | None, event_id: str
+    inserted: bool, new: InboundRecord | TransactionRecord, old: StoredRecord | None, event_id: str
 ) -> tuple[str, dict[str, Any]] | None:
-    if new.get("direction") == "inbound":
+    if isinstance(new, InboundRecord):
         return (MMS_RECEIVED, _received(new, event_id)) if inserted else None
-    status = _text(new, "status")
-    previous = _text(old, "status") if old is not None else None
+    status = _text(new.status)
+    previous = _text(old.status) if old is not None else None
     if status is None or status == previous or RANK.get(status, -1) < MIN_PUBLISHED_RANK:
         return None
     return MMS_STATUS_CHANGED, _status_changed(new, status, previous, event_id)
 
 
-def _message_event(
-    new: Mapping[str, Any], old: Mapping[str, Any] | None, event_id: str
-) -> tuple[str, dict[str, Any]] | None:
-    status = _text(new, "status")
-    if old is not None and _text(old, "status") == status:
+def _message_event(new: JobRecord, old: StoredRecord | None, event_id: str) -> tuple[str, dict[str, Any]] | None:
+    status = _text(new.status)
+    if old is not None and _text(old.status) == status:
         return None
     if status == "sent":
         return MMS_SENT, _sent(new, event_id)
@@ -128,70 +113,67 @@ def _message_event(
     return None
 
 
-def _received(item: Mapping[str, Any], event_id: str) -> dict[str, Any]:
-    media = item.get("media")
-    flags = item.get("flags")
+def _received(message: InboundRecord, event_id: str) -> dict[str, Any]:
+    flags = message.flags
     return {
         "eventId": event_id,
-        "transactionGUID": _text(item, "transactionGuid") or _key_id(item, "TX#"),
-        "from": _text(item, "from"),
-        "to": _text(item, "to"),
-        "receivedAt": _text(item, "receivedAt"),
-        "text": _text(item, "text") or "",
-        "subject": _text(item, "subject"),
-        "attachments": len(media) if isinstance(media, list) else 0,
+        "transactionGUID": _text(message.transaction_guid),
+        "from": _text(message.sender),
+        "to": _text(message.recipient),
+        "receivedAt": _text(message.received_at),
+        "text": _text(message.text) or "",
+        "subject": _text(message.subject),
+        "attachments": len(message.media) if isinstance(message.media, list) else 0,
         "flags": [flag for flag in flags if isinstance(flag, str)] if isinstance(flags, list) else [],
     }
 
 
-def _sent(item: Mapping[str, Any], event_id: str) -> dict[str, Any]:
-    recipients = item.get("recipients")
+def _sent(job: JobRecord, event_id: str) -> dict[str, Any]:
     return {
         "eventId": event_id,
-        "messageId": _text(item, "messageId") or _key_id(item, "MSG#"),
-        "sentOver": _text(item, "sentOver"),
-        "sentAt": _text(item, "sentAt") or _text(item, "statusAt"),
+        "messageId": _text(job.message_id),
+        "sentOver": _text(job.sent_over),
+        "sentAt": _text(job.sent_at) or _text(job.status_at),
         "recipients": [
             {
-                "number": _text(recipient, "number"),
-                "status": _text(recipient, "status"),
-                "transactionGUID": _text(recipient, "transactionGuid"),
+                "number": _text(recipient.number),
+                "status": _text(recipient.status),
+                "transactionGUID": _text(recipient.transaction_guid),
             }
-            for recipient in (recipients if isinstance(recipients, list) else [])
-            if isinstance(recipient, Mapping)
+            for recipient in job.recipients
         ],
     }
 
 
-def _send_failed(item: Mapping[str, Any], event_id: str) -> dict[str, Any]:
-    error = item.get("lastError")
-    error = error if isinstance(error, Mapping) else {}
-    attempts = item.get("attempts")
+def _send_failed(job: JobRecord, event_id: str) -> dict[str, Any]:
+    error = job.last_error
     return {
         "eventId": event_id,
-        "messageId": _text(item, "messageId") or _key_id(item, "MSG#"),
-        "error": {"code": _text(error, "code"), "detail": _text(error, "detail")},
-        "attempts": attempts if isinstance(attempts, int) else 0,
-        "at": _text(item, "statusAt") or _text(error, "at"),
+        "messageId": _text(job.message_id),
+        "error": {
+            "code": _text(error.code) if error else None,
+            "detail": _text(error.detail) if error else None,
+        },
+        "attempts": job.attempts if isinstance(job.attempts, int) and not isinstance(job.attempts, bool) else 0,
+        "at": _text(job.status_at) or (_text(error.at) if error else None),
     }
 
 
-def _status_changed(item: Mapping[str, Any], status: str, previous: str | None, event_id: str) -> dict[str, Any]:
+def _status_changed(transaction: TransactionRecord, status: str, previous: str | None, event_id: str) -> dict[str, Any]:
     # The newest history entry is the change's own when it records the new status: it holds the
     # receipt's raw state and error code, if the receipt had them.
-    history = item.get("history")
-    newest = history[-1] if isinstance(history, list) and history else None
-    entry = newest if isinstance(newest, Mapping) and _text(newest, "status") in (None, status) else {}
+    newest = transaction.history[-1] if transaction.history else None
+    entry = newest if newest is not None and _text(newest.status) in (None, status) else None
     return {
         "eventId": event_id,
-        "transactionGUID": _text(item, "transactionGuid") or _key_id(item, "TX#"),
-        "messageId": _text(item, "messageId"),
-        "to": _text(item, "to"),
+        "transactionGUID": _text(transaction.transaction_guid),
+        "messageId": _text(transaction.message_id),
+        "to": _text(transaction.recipient),
         "status": status,
         "previousStatus": previous,
-        "statusAt": _text(item, "statusAt"),
-        "state": _text(entry, "state"),
-        "errorCode": _text(entry, "code"),
+        "statusAt": _text(transaction.status_at),
+        "state": _text(entry.state) if entry else None,
+        "errorCode": _text(entry.code) if entry else None,
     }
 
 
@@ -214,26 +196,8 @@ def _fitted(entry: EventEntry) -> EventEntry:
     return entry
 
 
-def _image(image: object) -> dict[str, Any] | None:
-    """A stream image (DynamoDB JSON) as plain values: numbers as int (float when fractional)."""
-    if image is None:
-        return None
-    if not isinstance(image, Mapping):
-        raise MalformedStreamRecord("an image is not a map")
-    try:
-        return plain_item(image)
-    except (TypeError, ValueError, KeyError, AttributeError) as error:
-        raise MalformedStreamRecord("an image holds a malformed attribute value") from error
-
-
-def _text(item: Mapping[str, Any], name: str) -> str | None:
-    value = item.get(name)
+def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _key_id(item: Mapping[str, Any], prefix: str) -> str | None:
-    pk = _text(item, "pk") or ""
-    return pk.removeprefix(prefix) if pk.startswith(prefix) else None
 
 
 def _written_at(change: Mapping[str, Any]) -> datetime | None:

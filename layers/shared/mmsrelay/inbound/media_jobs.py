@@ -8,89 +8,16 @@ not allowed, too large, a 404) are marked ``failed`` at once.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from mmsrelay.errors import PermanentError, TransientError
-from mmsrelay.media.content_types import extension_for
-from mmsrelay.media.errors import MediaError
-from mmsrelay.media.ports import MediaSink, MediaSource
+from mmsrelay.domain.errors import PermanentError, TransientError
+from mmsrelay.domain.media import MediaJob, MediaSink, MediaSource, StoredMedia
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.storage.messages import StoredMedia
-
-if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
-
-MAX_DELAY_SECONDS = 900  # SQS's largest per-message delay
-
-
-class RetryQueueUnavailable(TransientError):
-    """The retry job could not be queued."""
-
-
-@dataclass(frozen=True)
-class MediaJob:
-    transaction_guid: str
-    index: int
-    source_url: str
-    received_at: str  # ISO time of the message: dates the S3 key
-    attempt: int = 1
-
-    def next_attempt(self) -> MediaJob:
-        return replace(self, attempt=self.attempt + 1)
-
-    def s3_key(self, content_type: str) -> str:
-        """``inbound/YYYY/MM/DD/<transactionGUID>/<n>.<ext>``."""
-        year, month, day = self.received_at[:10].split("-")
-        return f"inbound/{year}/{month}/{day}/{self.transaction_guid}/{self.index}.{extension_for(content_type)}"
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, body: str) -> MediaJob:
-        document = json.loads(body)
-        return cls(
-            transaction_guid=str(document["transaction_guid"]),
-            index=int(document["index"]),
-            source_url=str(document["source_url"]),
-            received_at=str(document["received_at"]),
-            attempt=int(document["attempt"]),
-        )
-
-
-def retry_delay(attempt: int, first_delay: int) -> int:
-    """Seconds before attempt number ``attempt`` (2 and up): the first delay, doubling, capped at 900."""
-    delay: int = first_delay * 2 ** max(0, attempt - 2)
-    return min(MAX_DELAY_SECONDS, delay)
-
-
-class MediaRetryQueue:
-    """Queues media jobs with growing delays. The SQS client is created on first use only: most
-    messages never need a retry, and a cold start should not pay for a client it does not use."""
-
-    def __init__(self, client: Callable[[], SQSClient], queue_url: str, first_delay_seconds: int) -> None:
-        self._client = client
-        self._queue_url = queue_url
-        self._first_delay = first_delay_seconds
-
-    def schedule(self, job: MediaJob) -> None:
-        try:
-            self._client().send_message(
-                QueueUrl=self._queue_url,
-                MessageBody=job.to_json(),
-                DelaySeconds=retry_delay(job.attempt, self._first_delay),
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise RetryQueueUnavailable("media retry queue unavailable") from error
 
 
 class RetryScheduler(Protocol):
@@ -138,12 +65,12 @@ class MediaCopier:
                     job.s3_key(download.content_type), download.chunks(), download.content_type
                 )
         except PermanentError as error:
-            return self._fail(job, _reason(error), log)
+            return self._fail(job, error.code, log)
         except TransientError as error:
             if job.attempt >= self._max_attempts:
-                return self._fail(job, f"{_reason(error)} (after {job.attempt} attempts)", log)
+                return self._fail(job, f"{error.code} (after {job.attempt} attempts)", log)
             self.defer(job.next_attempt())
-            logger.warning("media copy failed, retry scheduled", extra={**log, "reason": _reason(error)})
+            logger.warning("media copy failed, retry scheduled", extra={**log, "reason": error.code})
             return "retry_scheduled"
         media = StoredMedia(stored.key, stored.content_type, stored.size, stored.sha256_hex)
         if not self._repository.record_media_stored(job.transaction_guid, job.index, media, self._clock()):
@@ -164,9 +91,3 @@ class MediaCopier:
         self._metrics.add_metric(name="MediaFailed", unit=COUNT, value=1)
         logger.error("media copy failed for good", extra={**log, "reason": reason})
         return "failed"
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, MediaError):
-        return error.reason
-    return type(error).__name__

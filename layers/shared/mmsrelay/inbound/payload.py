@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from mmsrelay.inbound.message import Attachment, InboundMessage, Segment
-from mmsrelay.phone import InvalidPhoneNumber, is_phone_number, to_e164
+from mmsrelay.domain.inbound import Attachment, InboundMessage, Segment
+from mmsrelay.domain.phone import InvalidPhoneNumber, is_phone_number, to_e164
 from mmsrelay.webhooks.errors import InvalidPayload
 from mmsrelay.webhooks.http import Fields, raw_fields
 

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from mmsrelay.clock import iso_time
-from mmsrelay.inbound.media_jobs import MediaJob, MediaOutcome
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.inbound import AlreadyStored, InboundMessage, Inserted
+from mmsrelay.domain.media import MediaJob
+from mmsrelay.domain.phone import mask
+from mmsrelay.inbound.media_jobs import MediaOutcome
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.phone import mask
-from mmsrelay.storage import items
-from mmsrelay.storage.messages import AlreadyStored, Inserted
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +55,13 @@ class ReceiveInboundMessage:
         received_at = iso_time(message.received_at)
         outcome = self._repository.add_inbound(message)
         if isinstance(outcome, AlreadyStored):
-            stored_at = items.received_at_of(outcome.item) or received_at
-            for index, url in items.pending_media_indexes(outcome.item):
-                self._media.defer(MediaJob(message.transaction_guid, index, url, stored_at, RESUMED_ATTEMPT))
+            stored_at = outcome.received_at or received_at
+            for attachment in outcome.pending_media:
+                self._media.defer(
+                    MediaJob(
+                        message.transaction_guid, attachment.index, attachment.source_url, stored_at, RESUMED_ATTEMPT
+                    )
+                )
             logger.info("inbound message already stored", extra={"transaction_guid": message.transaction_guid})
             return Received("duplicate", message.transaction_guid)
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from mmsrelay.inbound.media_jobs import MediaCopier, MediaJob, MediaOutcome
-from mmsrelay.storage.messages import MessageRepository
+from typing import Protocol
+
+from mmsrelay.domain.media import MediaJob
+from mmsrelay.inbound.media_jobs import MediaCopier, MediaOutcome
+
+
+class PendingMedia(Protocol):
+    """``mmsrelay.storage.messages.MessageRepository``: whether an attachment still waits for its copy."""
+
+    def media_pending(self, transaction_guid: str, index: int) -> bool: ...
 
 
 class RetryInboundMedia:
-    def __init__(self, repository: MessageRepository, copier: MediaCopier) -> None:
+    def __init__(self, repository: PendingMedia, copier: MediaCopier) -> None:
         self._repository = repository
         self._copier = copier
 

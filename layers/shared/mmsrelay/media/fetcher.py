@@ -30,14 +30,14 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from mmsrelay.errors import causes
-from mmsrelay.media.content_types import SNIFF_BYTES, needs_sniffing, resolve_content_type
-from mmsrelay.media.errors import (
+from mmsrelay.domain.content_types import SNIFF_BYTES, needs_sniffing, resolve_content_type
+from mmsrelay.domain.errors import (
     BlockedMediaUrl,
     MediaError,
     MediaRejected,
     MediaTooLarge,
     TransientMediaError,
+    causes,
 )
 from mmsrelay.media.url_guard import (
     FetchPolicy,
@@ -211,7 +211,7 @@ class MediaFetcher:
         try:
             target = check_url(url, self._policy)
         except BlockedMediaUrl as error:
-            _log.warning("media url refused", extra={"media_reason": error.reason})
+            _log.warning("media url refused", extra={"media_reason": error.code})
             raise
         redirects = 0
         while True:
@@ -383,7 +383,7 @@ def _set_read_timeout(response: BaseHTTPResponse, seconds: float) -> None:
 def _logged(error: MediaError, target: ParsedTarget) -> MediaError:
     _log.warning(
         "media fetch failed",
-        extra={"media_host": target.host, "media_reason": error.reason, "media_error": type(error).__name__},
+        extra={"media_host": target.host, "media_reason": error.code, "media_error": type(error).__name__},
     )
     return error
 

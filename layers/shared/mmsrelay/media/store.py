@@ -4,12 +4,12 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.media.errors import MediaError, TransientMediaError
+from mmsrelay.domain.errors import MediaError, TransientMediaError
+from mmsrelay.domain.media import StoredObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -20,16 +20,6 @@ _log = logging.getLogger(__name__)
 MIB: Final = 1024 * 1024
 DEFAULT_PART_SIZE: Final = 8 * MIB
 MIN_PART_SIZE: Final = 5 * MIB  # S3's minimum for every part but the last
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    """What was stored: the key, its size in bytes, its SHA-256 (hex) and content type."""
-
-    key: str
-    size: int
-    sha256_hex: str
-    content_type: str
 
 
 class S3MediaStore:
@@ -63,7 +53,7 @@ class S3MediaStore:
                 )
                 raise TransientMediaError("s3_error", type(error).__name__) from error
             if isinstance(error, MediaError):
-                _log.warning("media store abandoned", extra={"media_key": key, "media_reason": error.reason})
+                _log.warning("media store abandoned", extra={"media_key": key, "media_reason": error.code})
             raise
         _log.info(
             "media stored",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 from urllib.parse import quote, urlsplit
 
-from mmsrelay.media.errors import BlockedMediaUrl, TransientMediaError
+from mmsrelay.domain.errors import BlockedMediaUrl, TransientMediaError
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver: TypeAlias = Callable[[str, int], Sequence[str]]
@@ -397,7 +397,7 @@ def _normalize_entry(entry: str) -> str:
     try:
         host = normalize_host(entry[1:] if wildcard else entry)
     except BlockedMediaUrl as error:
-        raise ValueError(f"invalid allowed host entry ({error.reason})") from None
+        raise ValueError(f"invalid allowed host entry ({error.code})") from None
     if wildcard and parse_ip_literal(host) is not None:
         raise ValueError("a subdomain entry cannot be an IP address")
     return f".{host}" if wildcard else host

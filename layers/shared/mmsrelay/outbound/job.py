@@ -19,6 +19,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mmsrelay.domain.errors import PermanentError
+
 # A number or short code as producers write it: optional +, digits, common separators.
 NUMBER_PATTERN = r"^\+?[0-9][0-9 ().\-]{2,20}$"
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
@@ -92,8 +94,10 @@ class OutboundJob(BaseModel):
         return self
 
 
-class InvalidJob(Exception):
+class InvalidJob(PermanentError):
     """The body is not JSON or breaks the schema; ``errors`` say where (never echo values)."""
+
+    default_code = "invalid_job"
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("; ".join(errors))

@@ -12,31 +12,31 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from mmsrelay.errors import error_code
-from mmsrelay.media.content_types import OCTET_STREAM, SNIFF_BYTES, extension_for, needs_sniffing, resolve_content_type
-from mmsrelay.media.errors import UnsupportedMediaType
-from mmsrelay.media.ports import MediaSink, MediaSource
-from mmsrelay.outbound.errors import PermanentSendError, TransientSendError
+from mmsrelay.domain.content_types import OCTET_STREAM, SNIFF_BYTES, extension_for, needs_sniffing, resolve_content_type
+from mmsrelay.domain.errors import PermanentSendError, UnsupportedMediaType
+from mmsrelay.domain.media import MediaSink, MediaSource
+from mmsrelay.domain.outbound import MMS_URL_LIMIT, OutboundAttachment
 from mmsrelay.outbound.job import OutboundJob, S3Media, UrlMedia
 from mmsrelay.outbound.links import MediaLinks
-from mmsrelay.outbound.message import MMS_URL_LIMIT, OutboundAttachment
 
-if TYPE_CHECKING:
-    from mypy_boto3_s3 import S3Client
 
-_SNIFF_RANGE = f"bytes=0-{SNIFF_BYTES - 1}"
-T = TypeVar("T")
+class MediaObjects(Protocol):
+    """The relay's media objects (``mmsrelay.media.objects.S3Objects``); errors are send errors."""
+
+    def head(self, bucket: str, key: str) -> tuple[int, str | None]: ...
+
+    def prefix(self, bucket: str, key: str, size: int) -> bytes: ...
+
+    def read(self, bucket: str, key: str, limit: int) -> tuple[bytes, str | None]: ...
 
 
 class OutboundMedia:
     def __init__(
         self,
-        s3: S3Client,
+        objects: MediaObjects,
         bucket: str,
         fetcher: Callable[[], MediaSource],
         store: Callable[[], MediaSink],
@@ -44,7 +44,7 @@ class OutboundMedia:
         max_message_bytes: int,
         clock: Callable[[], datetime],
     ) -> None:
-        self._s3 = s3
+        self._objects = objects
         self._bucket = bucket
         self._fetcher = fetcher
         self._store = store
@@ -84,38 +84,16 @@ class OutboundMedia:
 
     def _check_object(self, item: S3Media) -> tuple[str, str]:
         self._owned(item)
-        head = self._s3_call(lambda: self._s3.head_object(Bucket=item.bucket, Key=item.key))
-        if head["ContentLength"] > self._max_bytes:
-            raise PermanentSendError("media_too_large", f"{head['ContentLength']} bytes")
-        header = head.get("ContentType")
-        prefix = b""
-        if needs_sniffing(header):
-            prefix = self._s3_call(lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key, Range=_SNIFF_RANGE))[
-                "Body"
-            ].read()
+        size, header = self._objects.head(item.bucket, item.key)
+        if size > self._max_bytes:
+            raise PermanentSendError("media_too_large", f"{size} bytes")
+        prefix = self._objects.prefix(item.bucket, item.key, SNIFF_BYTES) if needs_sniffing(header) else b""
         return item.key, _resolved(header, prefix)
 
     def _read_object(self, item: S3Media, limit: int) -> tuple[bytes, str]:
         self._owned(item)
-        answer = self._s3_call(lambda: self._s3.get_object(Bucket=item.bucket, Key=item.key))
-        if answer["ContentLength"] > limit:
-            answer["Body"].close()
-            raise PermanentSendError("media_too_large", "the message's media exceeds the size limit")
-        data = answer["Body"].read()
-        return data, _resolved(answer.get("ContentType"), data[:SNIFF_BYTES])
-
-    def _s3_call(self, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except ClientError as error:
-            code = error_code(error)
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise PermanentSendError("media_not_found", "no such S3 object") from error
-            if code in ("AccessDenied", "403"):
-                raise PermanentSendError("media_not_readable", "access to the S3 object denied") from error
-            raise TransientSendError("s3_error", code) from error
-        except BotoCoreError as error:
-            raise TransientSendError("s3_error", type(error).__name__) from error
+        data, header = self._objects.read(item.bucket, item.key, limit)
+        return data, _resolved(header, data[:SNIFF_BYTES])
 
     # ------------------------------------------------------------------ URLs
     def _fetch(self, url: str, limit: int) -> tuple[bytes, str]:

@@ -7,12 +7,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from mmsrelay.errors import PermanentError, TransientError
+from mmsrelay.domain.errors import PermanentError, PermanentSendError, TransientError
+from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, SendResult, Transport
+from mmsrelay.domain.phone import InvalidPhoneNumber, mask, to_e164
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.outbound.errors import PermanentSendError
 from mmsrelay.outbound.job import OutboundJob
-from mmsrelay.outbound.message import OutboundAttachment, OutboundMessage, SendResult, Transport
-from mmsrelay.phone import InvalidPhoneNumber, mask, to_e164
+from mmsrelay.outbound.transport import choose_transport
 
 logger = logging.getLogger(__name__)
 
@@ -44,29 +44,6 @@ class MediaPreparer(Protocol):
 
 class Outcome(Protocol):
     def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]: ...
-
-
-def choose_transport(job: OutboundJob) -> Transport:
-    """``auto``: one recipient with one attachment over HTTPS, anything else over MM4.
-
-    The HTTPS API carries exactly one attachment: its ``mmsURL`` is a required field, so a message
-    without media goes over MM4 too.
-    """
-    https_can_carry = len(job.to) == 1 and len(job.media) == 1
-    if job.transport == "auto":
-        return "https" if https_can_carry else "mm4"
-    if job.transport == "https" and not https_can_carry:
-        raise PermanentSendError("transport_cannot_carry", "https carries one recipient and one attachment")
-    return job.transport
-
-
-def error_code(error: BaseException) -> str:
-    """The machine-readable code of a domain error (send errors' ``code``, media errors' ``reason``)."""
-    for attribute in ("code", "reason"):
-        value = getattr(error, attribute, None)
-        if isinstance(value, str) and value:
-            return value
-    return type(error).__name__
 
 
 # Sends counted per transport too (the dashboard's "sends by transport").
@@ -109,13 +86,13 @@ class SendOutboundJob:
             self._repository.job_sending(message_id, self._clock())
             result = send(transport, message)
         except PermanentError as error:
-            code = error_code(error)
+            code = error.code
             self._repository.job_failed(message_id, code, str(error), self._clock())
             self._metrics.add_metric(name="SendFailedPermanent", unit=COUNT, value=1)
             logger.error("outbound message failed", extra={**log, "code": code})
             return {"status": "failed", "code": code}
         except TransientError as error:
-            code = error_code(error)
+            code = error.code
             self._repository.job_will_retry(message_id, code, str(error), self._clock())
             self._metrics.add_metric(name="SendFailedTransient", unit=COUNT, value=1)
             logger.warning("outbound message will be retried", extra={**log, "code": code})
@@ -149,7 +126,7 @@ class SendOutboundJob:
                 extra={
                     "message_id": message.message_id,
                     "transaction_guids": guids,
-                    "code": error_code(error),
+                    "code": error.code,
                 },
             )
 

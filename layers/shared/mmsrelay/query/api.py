@@ -16,17 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from mmsrelay.phone import InvalidPhoneNumber, to_e164
-from mmsrelay.query.messages import (
-    InvalidCursor,
-    InvalidIdentifier,
-    InvalidLimit,
-    InvalidNumber,
-    MessageQueries,
-    NotFound,
-)
+from mmsrelay.domain.phone import InvalidPhoneNumber, to_e164
+from mmsrelay.query.errors import InvalidCursor, InvalidIdentifier, InvalidLimit, InvalidNumber
+from mmsrelay.query.queries import MessageQueries
 from mmsrelay.webhooks.border import answer
-from mmsrelay.webhooks.errors import MethodNotAllowed
+from mmsrelay.webhooks.errors import MethodNotAllowed, NotFound
 from mmsrelay.webhooks.http import WebhookRequest, json_response
 
 logger = logging.getLogger(__name__)

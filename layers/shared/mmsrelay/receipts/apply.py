@@ -6,15 +6,16 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.history import StatusEvent
+from mmsrelay.domain.status import RANK
+from mmsrelay.gateway_protocol.mm4_ids import message_key_of
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.outbound.mm4.ids import message_key_of
 from mmsrelay.receipts.model import Receipt
 from mmsrelay.receipts.parse import canonical_guid
 from mmsrelay.receipts.settings import GuidField
-from mmsrelay.status import RANK
-from mmsrelay.storage.receipts import ReceiptRepository, StatusEvent
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,18 @@ logger = logging.getLogger(__name__)
 RECEIPT_STATUS_METRICS: Final[Mapping[str, str]] = {
     status: "Receipts" + status.title().replace("_", "") for status in RANK
 }
+
+
+class ReceiptRecords(Protocol):
+    """What applying a receipt needs of the table (``mmsrelay.storage.receipts.ReceiptRepository``)."""
+
+    def apply(self, guid: str, event: StatusEvent) -> Literal["advanced", "kept_in_history"]:
+        """Moves the transaction's status forward if ``event`` ranks higher; keeps the event either way."""
+        ...
+
+    def guid_for_mm4_report(self, mm4_message_key: str, recipient: str | None) -> str | None:
+        """The transaction GUID an MM4 report is about: its message and, for a group, its recipient."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +48,7 @@ class Applied:
 class ApplyReceipt:
     def __init__(
         self,
-        repository: ReceiptRepository,
+        repository: ReceiptRecords,
         metrics: MetricsSink,
         clock: Callable[[], datetime],
         guid_field: GuidField = "transactionGUID",
@@ -59,11 +72,11 @@ class ApplyReceipt:
             self._metrics.add_metric(name=RECEIPT_STATUS_METRICS[receipt.status], unit=COUNT, value=1)
         event = StatusEvent(
             status=receipt.status,
-            at=self._clock(),
+            at=iso_time(self._clock()),
             source=receipt.kind,
             state=receipt.state,
             code=receipt.error_code,
-            occurred_at=receipt.occurred_at,
+            occurred_at=iso_time(receipt.occurred_at) if receipt.occurred_at else None,
         )
         outcome = self._repository.apply(guid, event)
         logger.info("receipt applied", extra={**log, "outcome": outcome})

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, Protocol
 
-from mmsrelay.errors import PermanentError
+from mmsrelay.domain.errors import PermanentError
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.receipts.apply import ApplyReceipt
 from mmsrelay.receipts.model import ReceiptError
@@ -35,19 +35,12 @@ SES_VERDICT_HEADERS: Final = (("X-SES-Virus-Verdict", "virus"), ("X-SES-Spam-Ver
 MailedOutcome = Literal["advanced", "kept_in_history", "unmatched", "refused"]
 
 
-class ObjectMissing(PermanentError):
-    """The stored object is gone (deleted or expired before it was read)."""
-
-
-class ObjectTooLarge(PermanentError):
-    """The stored object is larger than any report can be."""
-
-
 class ReportObjects(Protocol):
     """Reads a stored message (the S3 adapter in ``mmsrelay.storage.report_objects``)."""
 
     def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
-        """The object's bytes; ``ObjectMissing``, ``ObjectTooLarge``, or a ``TransientError``."""
+        """The object's bytes; a ``PermanentError`` whose code says why it cannot be read
+        (``object_missing``, ``too_large``), or a ``TransientError``."""
         ...
 
 
@@ -71,16 +64,14 @@ class ApplyMailedReport:
     def __call__(self, stored: StoredMessage) -> MailedOutcome:
         try:
             headers = mail_headers(self._objects.read(stored.bucket, stored.key, self._max_bytes))
-        except ObjectMissing:
-            return self._refused(stored, "object_missing")
-        except ObjectTooLarge:
-            return self._refused(stored, "too_large")
+        except PermanentError as error:  # gone, or too large to be a report: its code says which
+            return self._refused(stored, error.code)
         if verdict := _failed_verdict(headers):
             return self._refused(stored, verdict)
         try:
             receipt = mm4_report_of(headers)
         except ReceiptError as error:
-            return self._refused(stored, error.reason)
+            return self._refused(stored, error.code)
         return self._apply(receipt).outcome
 
     def _refused(self, stored: StoredMessage, reason: str) -> MailedOutcome:

@@ -8,11 +8,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Literal
 
-from mmsrelay.errors import PermanentError
-from mmsrelay.status import Status
+from mmsrelay.domain.errors import PermanentError
+from mmsrelay.domain.status import Status
 
 ReceiptKind = Literal["http", "smpp_text", "carrier_event", "mm4_delivery_report", "mm4_read_reply"]
-ReceiptErrorReason = Literal["no_transaction_guid", "not_an_mm4_report", "no_message_id"]
+ReceiptErrorCode = Literal["no_transaction_guid", "not_an_mm4_report", "no_message_id"]
 
 
 def _no_raw() -> Mapping[str, str | tuple[str, ...]]:
@@ -43,8 +43,8 @@ class Receipt:
 
 
 class ReceiptError(PermanentError, ValueError):
-    """The input cannot be a receipt at all; ``reason`` says why (never echoing the input)."""
+    """The input cannot be a receipt at all; ``code`` says why (never echoing the input)."""
 
-    def __init__(self, reason: ReceiptErrorReason) -> None:
-        super().__init__(reason)
-        self.reason: ReceiptErrorReason = reason
+    def __init__(self, code: ReceiptErrorCode) -> None:
+        super().__init__(code=code)
+        self.code: ReceiptErrorCode = code

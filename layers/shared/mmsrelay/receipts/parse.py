@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from mmsrelay.phone import InvalidPhoneNumber, to_e164
+from mmsrelay.domain.phone import InvalidPhoneNumber, to_e164
 from mmsrelay.receipts.model import Receipt, ReceiptError, ReceiptKind
 from mmsrelay.receipts.vocabulary import MM4_READ_STATUSES, MM4_STATUS_CODES, Vocabulary, normalise
 from mmsrelay.webhooks.http import raw_fields

@@ -7,15 +7,26 @@ table. A real receipt that arrives later still wins: ``no_receipt`` ranks below 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from mmsrelay.observability import COUNT, MetricsSink
-from mmsrelay.storage.outbound import receipt_due_partition
-from mmsrelay.storage.receipts import ReceiptRepository
 
 logger = logging.getLogger(__name__)
+
+
+class DueReceipts(Protocol):
+    """What the sweep needs of the table (``mmsrelay.storage.receipts.ReceiptRepository``)."""
+
+    def due_receipts(self, day: datetime, now: datetime, limit: int) -> Iterator[str]:
+        """Transaction GUIDs whose receipt deadline fell on ``day`` (UTC) and has passed, oldest first."""
+        ...
+
+    def mark_no_receipt(self, guid: str, at: datetime) -> bool:
+        """no_receipt when nothing ranked higher arrived; either way it leaves the due list."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -27,7 +38,7 @@ class SweepResult:
 class SweepNoReceipts:
     def __init__(
         self,
-        repository: ReceiptRepository,
+        repository: DueReceipts,
         metrics: MetricsSink,
         clock: Callable[[], datetime],
         lookback_days: int,
@@ -43,13 +54,13 @@ class SweepNoReceipts:
         now = self._clock()
         marked = cleared = 0
         for days_ago in range(self._lookback_days, -1, -1):
-            partition = receipt_due_partition(now - timedelta(days=days_ago))
+            day = now - timedelta(days=days_ago)
             budget = self._max_per_run - marked - cleared
             if budget <= 0:
                 logger.warning("no-receipt sweep stopped at its limit", extra={"limit": self._max_per_run})
                 break
-            for due in self._repository.due_receipts(partition, now, budget):
-                if self._repository.mark_no_receipt(due.transaction_guid, now):
+            for guid in self._repository.due_receipts(day, now, budget):
+                if self._repository.mark_no_receipt(guid, now):
                     marked += 1
                 else:
                     cleared += 1

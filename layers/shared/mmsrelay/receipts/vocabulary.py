@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from mmsrelay.status import Status
+from mmsrelay.domain.status import Status
 
 Vocabulary = Mapping[str, Status | None]
 

@@ -14,7 +14,7 @@ from mmsrelay.webhooks.errors import InvalidPayload, MethodNotAllowed, Unsupport
 from mmsrelay.webhooks.http import WebhookRequest, json_response
 
 MM4_CONTENT_TYPES = frozenset({"message/rfc822", "text/plain", "application/octet-stream", ""})
-# What each reason of a refused receipt names, for the 400's "fields".
+# What each code of a refused receipt names, for the 400's "fields".
 _REFUSED_FIELDS = {
     "no_transaction_guid": ["transactionGUID"],
     "not_an_mm4_report": ["X-Mms-Message-Type"],
@@ -39,7 +39,7 @@ class ReceiptWebhook:
         try:
             receipt = self._mm4_report(request) if mm4 else self._http_receipt(request)
         except ReceiptError as error:
-            raise InvalidPayload(_REFUSED_FIELDS.get(error.reason, ["body"])) from None
+            raise InvalidPayload(_REFUSED_FIELDS.get(error.code, ["body"])) from None
         applied = self._apply(receipt)
         return json_response(
             200,

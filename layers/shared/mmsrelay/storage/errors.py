@@ -7,7 +7,8 @@ from typing import Any, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import TransientError, error_code
+from mmsrelay.aws import error_code
+from mmsrelay.domain.errors import TransientError
 
 T = TypeVar("T")
 

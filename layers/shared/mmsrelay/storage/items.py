@@ -1,23 +1,37 @@
-"""Table item layouts and their mapping to and from the domain, written out explicitly.
+"""Table keys and item layouts, and their mapping to and from the domain, written out explicitly.
 
-Keys (DESIGN: one table, ``pk``/``sk``):
-- ``TX#<transactionGUID>`` / ``TX``: one gateway transaction (an inbound message here).
-- ``gsi1pk = NUM#<handset number>``, ``gsi1sk = <ISO time>#<pk>``: a number's conversation.
+The only place that spells a key prefix (docs/architecture.md, "Data"):
+- ``TX#<transactionGUID>`` / ``TX``: one gateway transaction (an inbound message, or one recipient
+  of an outbound message).
+- ``MSG#<messageId>`` / ``MSG``: one outbound job. ``LINK#<token>`` / ``LINK``: a short media link.
+- ``gsi1pk = NUM#<number>``, ``gsi1sk = <ISO time>#<pk>``: a number's conversation (``ByNumber``).
+- ``gsi2pk = DUE#<day>``, ``gsi2sk = <deadline>#<pk>``: sends awaiting a receipt (``ByReceiptDue``).
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.clock import iso_time
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.history import StatusEvent
 
 if TYPE_CHECKING:
-    from mmsrelay.inbound.message import InboundMessage
+    from mmsrelay.domain.inbound import InboundMessage
 
+TRANSACTION_PREFIX = "TX#"
 TRANSACTION_SK = "TX"
+MESSAGE_PREFIX = "MSG#"
+MESSAGE_SK = "MSG"
+LINK_PREFIX = "LINK#"
+LINK_SK = "LINK"
+NUMBER_PREFIX = "NUM#"
+DUE_PREFIX = "DUE#"
+# The attributes of a place in a conversation (ByNumber's keys and the table's), in this order.
+CONVERSATION_KEY = ("gsi1pk", "gsi1sk", "pk", "sk")
+HISTORY_TEXT_LIMIT = 64  # characters of a state or code kept in a history entry
 INBOUND_STATUS = "received"
 MEDIA_PENDING = "pending"
 MEDIA_STORED = "stored"
@@ -26,13 +40,53 @@ MEDIA_FAILED = "failed"
 AttributeMap = dict[str, Any]
 
 
+def transaction_pk(transaction_guid: str) -> str:
+    return f"{TRANSACTION_PREFIX}{transaction_guid}"
+
+
 def transaction_key(transaction_guid: str) -> AttributeMap:
-    return {"pk": {"S": f"TX#{transaction_guid}"}, "sk": {"S": TRANSACTION_SK}}
+    return {"pk": {"S": transaction_pk(transaction_guid)}, "sk": {"S": TRANSACTION_SK}}
+
+
+def message_key(message_id: str) -> AttributeMap:
+    return {"pk": {"S": f"{MESSAGE_PREFIX}{message_id}"}, "sk": {"S": MESSAGE_SK}}
+
+
+def link_key(token: str) -> AttributeMap:
+    return {"pk": {"S": f"{LINK_PREFIX}{token}"}, "sk": {"S": LINK_SK}}
+
+
+def number_partition(number: str) -> str:
+    """``ByNumber``'s partition key of a number's conversation."""
+    return f"{NUMBER_PREFIX}{number}"
+
+
+def receipt_due_partition(due: datetime) -> str:
+    """The ByReceiptDue partition of a deadline: one per UTC day, so a sweep reads a few small ones."""
+    return f"{DUE_PREFIX}{iso_time(due)[:10]}"
+
+
+def history_entry(event: StatusEvent) -> AttributeMap:
+    """A history entry as every writer stores it (``TX#`` and ``MSG#`` items alike)."""
+    entry: AttributeMap = {}
+    if event.at:
+        entry["at"] = {"S": event.at}
+    if event.source:
+        entry["source"] = {"S": event.source}
+    if event.status:
+        entry["status"] = {"S": event.status}
+    if event.state:
+        entry["state"] = {"S": event.state[:HISTORY_TEXT_LIMIT]}
+    if event.code:
+        entry["code"] = {"S": event.code[:HISTORY_TEXT_LIMIT]}
+    if event.occurred_at:
+        entry["occurredAt"] = {"S": event.occurred_at}
+    return {"M": entry}
 
 
 def inbound_item(message: InboundMessage, retention: timedelta) -> AttributeMap:
     received = iso_time(message.received_at)
-    pk = f"TX#{message.transaction_guid}"
+    pk = transaction_pk(message.transaction_guid)
     item: AttributeMap = {
         "pk": {"S": pk},
         "sk": {"S": TRANSACTION_SK},
@@ -47,7 +101,7 @@ def inbound_item(message: InboundMessage, retention: timedelta) -> AttributeMap:
         "statusAt": {"S": received},
         "media": {"L": [_pending_media(a.index, a.source_url) for a in message.attachments]},
         "raw": {"M": {name: _raw_value(value) for name, value in message.raw.items()}},
-        "gsi1pk": {"S": f"NUM#{message.sender}"},
+        "gsi1pk": {"S": number_partition(message.sender)},
         "gsi1sk": {"S": f"{received}#{pk}"},
         "expiresAt": {"N": str(int((message.received_at + retention).timestamp()))},
     }

@@ -8,37 +8,17 @@ condition); media outcomes are conditional updates that only move an attachment 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.clock import iso_time
-from mmsrelay.inbound.message import InboundMessage
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.inbound import AlreadyStored, Attachment, InboundMessage, Inserted
+from mmsrelay.domain.media import StoredMedia
 from mmsrelay.storage import items
 from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-
-@dataclass(frozen=True)
-class Inserted:
-    """The message was new and is now stored."""
-
-
-@dataclass(frozen=True)
-class AlreadyStored:
-    """The transaction was stored before; ``item`` is what the table holds."""
-
-    item: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredMedia:
-    key: str
-    content_type: str
-    size: int
-    sha256: str
 
 
 class MessageRepository:
@@ -58,7 +38,7 @@ class MessageRepository:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ConditionFailed as refused:
-            return AlreadyStored(refused.item)
+            return already_stored(refused.item)
         return Inserted()
 
     def record_media_stored(self, transaction_guid: str, index: int, media: StoredMedia, at: datetime) -> bool:
@@ -127,3 +107,11 @@ class MessageRepository:
         except ConditionFailed:
             return False
         return True
+
+
+def already_stored(item: Mapping[str, Any]) -> AlreadyStored:
+    """What a repeated post needs of the stored item (DynamoDB JSON): its time, its pending media."""
+    return AlreadyStored(
+        received_at=items.received_at_of(item),
+        pending_media=tuple(Attachment(index, url) for index, url in items.pending_media_indexes(item)),
+    )

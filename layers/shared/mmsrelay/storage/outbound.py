@@ -12,35 +12,31 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.clock import iso_time
-from mmsrelay.outbound.message import OutboundMessage, SendResult, Transport
-from mmsrelay.outbound.mm4.ids import mm4_message_key
-from mmsrelay.status import RANK
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.history import StatusEvent
+from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
+from mmsrelay.domain.status import RANK
+from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.errors import dynamodb_call
-from mmsrelay.storage.items import transaction_key
+from mmsrelay.storage.items import (
+    history_entry,
+    message_key,
+    number_partition,
+    receipt_due_partition,
+    transaction_key,
+    transaction_pk,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-MESSAGE_SK = "MSG"
 MAX_RAW_BODY = 200_000  # characters of an invalid body kept (an item may hold 400 KB)
 
 
-def receipt_due_partition(due: datetime) -> str:
-    """The ByReceiptDue partition of a deadline: one per UTC day, so a sweep reads a few small ones."""
-    return f"DUE#{iso_time(due)[:10]}"
-
-
-def message_key(message_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": MESSAGE_SK}}
-
-
 def _event(status: str, at: datetime, code: str | None = None) -> dict[str, Any]:
-    event: dict[str, Any] = {"status": {"S": status}, "at": {"S": iso_time(at)}}
-    if code:
-        event["code"] = {"S": code}
-    return {"M": event}
+    """The job's own step (or the sender's ``sent`` on a transaction): a history entry without a source."""
+    return history_entry(StatusEvent(status, iso_time(at), code=code))
 
 
 class OutboundRepository:
@@ -169,7 +165,7 @@ class OutboundRepository:
     def _transaction_upsert(
         self, message: OutboundMessage, transport: Transport, guid: str, numbers: list[str], at: datetime
     ) -> TransactWriteItemTypeDef:
-        pk = f"TX#{guid}"
+        pk = transaction_pk(guid)
         recipient = numbers[0]
         assignments = [
             "entity = :tx",
@@ -200,7 +196,7 @@ class OutboundRepository:
             ":transport": {"S": transport},
             ":at": {"S": iso_time(at)},
             ":numbers": {"L": [{"S": number} for number in numbers]},
-            ":number": {"S": f"NUM#{recipient}"},
+            ":number": {"S": number_partition(recipient)},
             ":sort": {"S": f"{iso_time(at)}#{pk}"},
             ":expires": {"N": self._expires(at)},
             ":sent": {"S": "sent"},

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from mmsrelay.clock import iso_time
-from mmsrelay.status import FINAL_RANK, RANK
+from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.history import StatusEvent
+from mmsrelay.domain.status import FINAL_RANK, RANK
 from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
-from mmsrelay.storage.items import transaction_key
+from mmsrelay.storage.items import TRANSACTION_PREFIX, history_entry, receipt_due_partition, transaction_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,35 +30,6 @@ MM4_INDEX = "ByMm4MessageId"
 RECEIPT_DUE_INDEX = "ByReceiptDue"
 
 Outcome = Literal["advanced", "kept_in_history"]
-
-
-@dataclass(frozen=True)
-class StatusEvent:
-    """One status report about a transaction, as the history keeps it."""
-
-    status: str | None  # normalised; None for a state the vocabulary does not know
-    at: datetime  # when we received it
-    source: str  # http | smpp_text | carrier_event | mm4_delivery_report | mm4_read_reply | no_receipt
-    state: str | None = None  # as received: DELIVRD, 40001, Retrieved...
-    code: str | None = None  # an error code: SMPP err, smppStatusCode
-    occurred_at: datetime | None = None  # the receipt's own time (done date), when given
-
-    def as_item(self) -> dict[str, Any]:
-        event: dict[str, Any] = {"at": {"S": iso_time(self.at)}, "source": {"S": self.source}}
-        if self.status:
-            event["status"] = {"S": self.status}
-        if self.state:
-            event["state"] = {"S": self.state[:64]}
-        if self.code:
-            event["code"] = {"S": self.code[:64]}
-        if self.occurred_at:
-            event["occurredAt"] = {"S": iso_time(self.occurred_at)}
-        return {"M": event}
-
-
-@dataclass(frozen=True)
-class DueReceipt:
-    transaction_guid: str
 
 
 class ReceiptRepository:
@@ -92,9 +63,9 @@ class ReceiptRepository:
                     ":guid": {"S": guid},
                     ":status": {"S": event.status},
                     ":rank": {"N": str(rank)},
-                    ":at": {"S": iso_time(event.at)},
+                    ":at": {"S": event.at or ""},
                     ":empty": {"L": []},
-                    ":event": {"L": [event.as_item()]},
+                    ":event": {"L": [history_entry(event)]},
                 },
                 ReturnValues="UPDATED_NEW",
             )
@@ -117,7 +88,7 @@ class ReceiptRepository:
                 ":tx": {"S": "transaction"},
                 ":guid": {"S": guid},
                 ":empty": {"L": []},
-                ":event": {"L": [event.as_item()]},
+                ":event": {"L": [history_entry(event)]},
             },
             ReturnValues="UPDATED_NEW",
         )
@@ -152,16 +123,20 @@ class ReceiptRepository:
         for item in items:
             numbers = {n["S"] for n in item.get("recipients", {}).get("L", [])} | {item.get("to", {}).get("S", "")}
             if recipient is None or recipient in numbers:
-                return str(item["pk"]["S"]).removeprefix("TX#")
+                return str(item["pk"]["S"]).removeprefix(TRANSACTION_PREFIX)
         return None
 
-    def due_receipts(self, partition: str, now: datetime, limit: int) -> Iterator[DueReceipt]:
-        """Transactions of ``partition`` (a UTC day) whose receipt deadline has passed, oldest first."""
+    def due_receipts(self, day: datetime, now: datetime, limit: int) -> Iterator[str]:
+        """GUIDs of the transactions whose receipt deadline fell on ``day`` (its UTC day's ByReceiptDue
+        partition) and has passed, oldest first."""
         request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": RECEIPT_DUE_INDEX,
             "KeyConditionExpression": "gsi2pk = :day AND gsi2sk <= :now",
-            "ExpressionAttributeValues": {":day": {"S": partition}, ":now": {"S": f"{iso_time(now)}#~"}},
+            "ExpressionAttributeValues": {
+                ":day": {"S": receipt_due_partition(day)},
+                ":now": {"S": f"{iso_time(now)}#~"},
+            },
         }
         seen = 0
         while seen < limit:
@@ -169,14 +144,14 @@ class ReceiptRepository:
             answer = dynamodb_call(self._client.query, **request)
             for item in answer.get("Items", []):
                 seen += 1
-                yield DueReceipt(str(item["pk"]["S"]).removeprefix("TX#"))
+                yield str(item["pk"]["S"]).removeprefix(TRANSACTION_PREFIX)
             if "LastEvaluatedKey" not in answer:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def mark_no_receipt(self, guid: str, at: datetime) -> bool:
         """no_receipt when nothing ranked higher arrived; either way it leaves the due index."""
-        event = StatusEvent("no_receipt", at, "no_receipt")
+        event = StatusEvent("no_receipt", iso_time(at), "no_receipt")
         try:
             dynamodb_call(
                 self._client.update_item,
@@ -193,7 +168,7 @@ class ReceiptRepository:
                     ":rank": {"N": str(RANK["no_receipt"])},
                     ":at": {"S": iso_time(at)},
                     ":empty": {"L": []},
-                    ":event": {"L": [event.as_item()]},
+                    ":event": {"L": [history_entry(event)]},
                 },
             )
         except ConditionFailed:

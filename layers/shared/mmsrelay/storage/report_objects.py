@@ -6,14 +6,26 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mmsrelay.errors import error_code
-from mmsrelay.receipts.mailed import ObjectMissing, ObjectTooLarge
+from mmsrelay.aws import error_code
+from mmsrelay.domain.errors import PermanentError
 from mmsrelay.storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class ObjectMissing(PermanentError):
+    """The stored object is gone (deleted or expired before it was read)."""
+
+    default_code = "object_missing"
+
+
+class ObjectTooLarge(PermanentError):
+    """The stored object is larger than any report can be."""
+
+    default_code = "too_large"
 
 
 class S3ReportObjects:

@@ -1,0 +1,1 @@
+"""The EventBridge adapter: events put on the relay's bus."""

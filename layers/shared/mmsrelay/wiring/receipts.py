@@ -1,0 +1,49 @@
+"""Builds the receipt webhook, the mailed MM4 reports' use case and the no-receipt sweep, once per
+execution environment."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from mmsrelay import aws
+from mmsrelay.domain.clock import utc_now
+from mmsrelay.observability import MetricsSink
+from mmsrelay.receipts.apply import ApplyReceipt
+from mmsrelay.receipts.mailed import ApplyMailedReport
+from mmsrelay.receipts.settings import MailedReportSettings, ReceiptSettings, SweepSettings
+from mmsrelay.receipts.sweep import SweepNoReceipts
+from mmsrelay.receipts.webhook import ReceiptWebhook
+from mmsrelay.storage.receipts import ReceiptRepository
+from mmsrelay.storage.report_objects import S3ReportObjects
+from mmsrelay.wiring.webhooks import basic_auth_verifier
+
+
+@cache
+def receipt_webhook(metrics: MetricsSink) -> ReceiptWebhook:
+    settings = ReceiptSettings.from_environ(os.environ)
+    repository = ReceiptRepository(aws.dynamodb_client(), settings.messages_table_name)
+    return ReceiptWebhook(
+        verifier=basic_auth_verifier(settings.webhook),
+        apply=ApplyReceipt(repository, metrics, utc_now, settings.receipt_guid_field),
+        max_body_bytes=settings.webhook.max_body_bytes,
+    )
+
+
+@cache
+def no_receipt_sweep(metrics: MetricsSink) -> SweepNoReceipts:
+    settings = SweepSettings.from_environ(os.environ)
+    repository = ReceiptRepository(aws.dynamodb_client(), settings.messages_table_name)
+    return SweepNoReceipts(repository, metrics, utc_now, settings.lookback_days, settings.max_per_run)
+
+
+@cache
+def mailed_report(metrics: MetricsSink) -> ApplyMailedReport:
+    settings = MailedReportSettings.from_environ(os.environ)
+    repository = ReceiptRepository(aws.dynamodb_client(), settings.messages_table_name)
+    return ApplyMailedReport(
+        S3ReportObjects(aws.s3_client()),
+        ApplyReceipt(repository, metrics, utc_now),
+        metrics,
+        settings.max_report_bytes,
+    )
