@@ -1,5 +1,6 @@
 """The direction of dependency (docs/architecture.md, "Code"): the import-linter contracts hold."""
 
+import ast
 import os
 import subprocess
 import sys
@@ -23,3 +24,32 @@ def test_the_layers_depend_one_way() -> None:
     # Then every contract is kept
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+# What a handler may import of the shared package: its wiring, observability, and the types it names.
+ADAPTERS = (
+    "mmsrelay.aws",
+    "mmsrelay.storage",
+    "mmsrelay.media",
+    "mmsrelay.gateway",
+    "mmsrelay.queues",
+    "mmsrelay.eventbus",
+)
+
+
+def test_handlers_reach_adapters_only_through_their_wiring() -> None:
+    # Given every handler (functions/*/app.py), When its imports are read
+    handlers = sorted((ROOT / "functions").glob("*/app.py"))
+    assert handlers
+    for handler in handlers:
+        imported = set()
+        for node in ast.walk(ast.parse(handler.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        # Then none is an adapter (or boto3): the wiring builds those, once
+        shared = {name for name in imported if name.startswith("mmsrelay")}
+        assert shared, handler
+        assert not [name for name in shared if name.startswith(ADAPTERS)], handler
+        assert not {"boto3", "botocore", "requests", "urllib3"} & {name.split(".")[0] for name in imported}, handler

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from moto.dynamodb.models import DynamoDBBackend
 
 from mmsrelay.domain.inbound import AlreadyStored, InboundMessage, Inserted
 from mmsrelay.domain.media import StoredMedia
@@ -66,6 +69,23 @@ def test_a_repeat_returns_the_stored_item_and_changes_nothing(dynamodb: DynamoDB
     assert stored_item(dynamodb) == before
 
 
+@pytest.fixture
+def atomic_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write to one item atomically; moto's in-process backend does
+    not (two threads can both find the item absent), so its writes are serialised here as
+    DynamoDB serialises them: what is left to the test is the repository's own logic."""
+    lock = threading.Lock()
+    for name in ("put_item", "update_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialised(self: object, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, serialised)
+
+
+@pytest.mark.usefixtures("atomic_items")
 def test_concurrent_repeats_store_exactly_once(dynamodb: DynamoDBClient) -> None:
     repository = MessageRepository(dynamodb, TABLE, timedelta(days=30))
     start = threading.Barrier(8)
