@@ -71,7 +71,14 @@ def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
     persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=dynamodb)
     jobs = IdempotentJobs(SendOutboundJob(repository, FakeMedia(), metrics, "1", lambda: NOW), persistence, config)
     records = OutboundRecords(jobs, repository, QueueVisibility(lambda: sqs, queue_url, 30), metrics, lambda: NOW)
-    return {"records": records, "config": config, "metrics": metrics, "sqs": sqs, "queue_url": queue_url}
+    return {
+        "records": records,
+        "jobs": jobs,
+        "config": config,
+        "metrics": metrics,
+        "sqs": sqs,
+        "queue_url": queue_url,
+    }
 
 
 def batch(bodies: list[dict[str, Any] | str], receipt_handles: list[str] | None = None) -> dict[str, Any]:
@@ -135,6 +142,38 @@ def test_the_same_message_id_put_twice_in_one_batch_is_sent_once(outbound: dict[
     assert gateway.sent == ["twice"]
     # the copy that found the first one in progress is retried later (and then returns its outcome)
     assert len(answer["batchItemFailures"]) <= 1
+
+
+class RecordedVisibility:
+    """Stands in for the queue's visibility: records each delay asked for."""
+
+    base_delay_seconds = 30
+
+    def __init__(self) -> None:
+        self.delays: list[tuple[str, float]] = []
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        self.delays.append((receipt_handle, seconds))
+
+
+def test_the_copy_that_finds_its_job_in_progress_is_looked_at_again_after_the_back_off(
+    outbound: dict[str, Any], dynamodb: DynamoDBClient
+) -> None:
+    # Given the same job twice in one batch, the first copy still sending when the second arrives
+    visibility = RecordedVisibility()
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    records = OutboundRecords(outbound["jobs"], repository, visibility, outbound["metrics"], lambda: NOW)
+    gateway = ScriptedGateway(latency=0.3)
+    outbound["config"].register_lambda_context(LambdaContextStub())
+    event = batch([job("in-progress"), job("in-progress")], receipt_handles=["first", "second"])
+    # When the batch is handled
+    answer = process_batch(event, lambda record: records.handle(record, gateway), max_workers=10)
+    # Then the job is sent once, and the copy that found it in progress fails with a short delay
+    # (the back-off), not the queue's visibility timeout of minutes
+    assert gateway.sent == ["in-progress"]
+    (failed,) = answer["batchItemFailures"]
+    handle = {"sqs-0": "first", "sqs-1": "second"}[failed["itemIdentifier"]]
+    assert visibility.delays == [(handle, 30)]
 
 
 def test_a_transiently_failed_job_is_sent_on_its_retry(outbound: dict[str, Any], dynamodb: DynamoDBClient) -> None:
