@@ -125,6 +125,11 @@ def test_an_mm4_report_naming_the_gateways_transaction_guid_moves_that_transacti
     # Then the transaction of that GUID moves, without the Message-ID index
     assert (answer["statusCode"], json.loads(answer["body"])["transactionGUID"]) == (200, guid)
     assert status_of(deployed, guid) == "delivered"
+    # And its history keeps what the report said (X-Mms-Status-Text), as well as its state
+    item = deployed.get_item(TableName=TABLE, Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}})["Item"]
+    last = item["history"]["L"][-1]["M"]
+    assert last["state"] == {"S": "Retrieved"}
+    assert last["detail"] == {"S": "Message retrieved by the recipient"}
 
 
 def test_an_mm4_report_for_an_unknown_message_is_answered_but_matches_nothing(deployed: Any) -> None:

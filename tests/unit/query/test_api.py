@@ -276,7 +276,13 @@ def test_an_outbound_message_answers_its_job_and_each_recipients_delivery(harnes
         "statusAt": "2026-11-25T16:21:00.000Z",
         "history": [
             {"status": "sent", "at": "2026-11-25T16:20:03.000Z"},
-            {"status": "delivered", "at": "2026-11-25T16:21:00.000Z", "state": "DELIVRD", "source": "smpp_text"},
+            {
+                "status": "delivered",
+                "at": "2026-11-25T16:21:00.000Z",
+                "state": "DELIVRD",
+                "source": "smpp_text",
+                "detail": "Delivered to handset",
+            },
         ],
     }
     # When the message is asked for by its messageId
@@ -296,6 +302,7 @@ def test_an_outbound_message_answers_its_job_and_each_recipients_delivery(harnes
         "at": "2026-11-25T16:21:00.000Z",
         "state": "DELIVRD",
         "source": "smpp_text",
+        "detail": "Delivered to handset",
     }
     assert refused == {
         "number": "+13105551213",

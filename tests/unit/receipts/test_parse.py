@@ -227,13 +227,6 @@ def test_get_style_repeated_keys_use_the_first_usable_value() -> None:
     receipt = parse_http_receipt(fields)
     assert receipt.transaction_guid == GUID
     assert receipt.state == "ENROUTE"
-    # And the raw fields keep every value
-    assert receipt.raw["status"] == ("", "ENROUTE", "DELIVRD")
-
-
-def test_the_raw_fields_are_kept_as_received() -> None:
-    fields = {"transactionGUID": [GUID.lower()], "status": ["DELIVRD"], "unexpected": ["1"]}
-    assert parse_http_receipt(fields).raw == {"transactionGUID": GUID.lower(), "status": "DELIVRD", "unexpected": "1"}
 
 
 def test_json_with_nested_values_is_searched() -> None:
@@ -545,12 +538,6 @@ def test_the_status_text_becomes_a_clean_detail() -> None:
     assert receipt.detail is not None
     assert receipt.detail.startswith("Délivré au [number], yyy")
     assert len(receipt.detail) == MAX_DETAIL
-
-
-def test_the_raw_headers_are_kept() -> None:
-    receipt = parse_mm4_report(mm4_report(X_Mms_MM_Status_Code="Retrieved"))
-    assert receipt.raw["X-Mms-Transaction-ID"] == "report-transaction-1"
-    assert receipt.raw["X-Mms-MM-Status-Code"] == "Retrieved"
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,7 @@ class ApplyReceipt:
             state=receipt.state,
             code=receipt.error_code,
             occurred_at=iso_time(receipt.occurred_at) if receipt.occurred_at else None,
+            detail=receipt.detail,
         )
         outcome = self._repository.apply(guid, event)
         logger.info("receipt applied", extra={**log, "outcome": outcome})

@@ -23,13 +23,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
 from mmsrelay.domain.phone import InvalidPhoneNumber, to_e164
 from mmsrelay.receipts.model import Receipt, ReceiptError, ReceiptKind
 from mmsrelay.receipts.vocabulary import MM4_READ_STATUSES, MM4_STATUS_CODES, Vocabulary, normalise
-from mmsrelay.webhooks.http import raw_fields
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -144,7 +142,6 @@ def parse_http_receipt(fields: Fields) -> Receipt:
         kind=kind,
         mm4_message_id=None,
         recipient=None,
-        raw=MappingProxyType(raw_fields(fields)),
     )
 
 
@@ -201,9 +198,6 @@ def mm4_report_of(message: Message) -> Receipt:
     else:
         state, vocabulary = _header(message, "X-Mms-Read-Status"), MM4_READ_STATUSES
     status_text = _header(message, "X-Mms-Status-Text")
-    raw_headers: dict[str, list[str]] = {}
-    for name, value in message.items():
-        raw_headers.setdefault(name, []).append(str(value))
     return Receipt(
         transaction_guid=None,
         linked_guid=None,
@@ -215,7 +209,6 @@ def mm4_report_of(message: Message) -> Receipt:
         kind=kind,
         mm4_message_id=message_id,
         recipient=_mm4_recipient(_header(message, "From")),
-        raw=MappingProxyType(raw_fields(raw_headers)),
     )
 
 
