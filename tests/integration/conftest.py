@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
 
 from mmsrelay import aws as clients
 
@@ -101,3 +103,21 @@ def dynamodb(aws: None) -> DynamoDBClient:
     client = boto3.client("dynamodb", region_name=REGION)
     create_messages_table(client)
     return client
+
+
+@pytest.fixture
+def atomic_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies a conditional write to one item atomically, and what it returns (``ALL_OLD``
+    on a refusal, ``UPDATED_NEW``) is the item as that write saw and left it. moto's in-process
+    backend does neither under threads: two threads can both find an item absent, and the values a
+    call returns are read before and after its write, outside it. Each write call is serialised here
+    whole, as DynamoDB serialises writes to an item: what is left to the test is the code's own logic."""
+    lock = threading.Lock()
+    for name in ("put_item", "update_item"):
+        original = getattr(DynamoHandler, name)
+
+        def serialised(self: object, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoHandler, name, serialised)

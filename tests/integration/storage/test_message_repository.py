@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from mmsrelay.domain.inbound import AlreadyStored, InboundMessage, Inserted
 from mmsrelay.domain.media import StoredMedia
@@ -67,22 +66,6 @@ def test_a_repeat_returns_the_stored_item_and_changes_nothing(dynamodb: DynamoDB
         (int(m["M"]["index"]["N"]), m["M"]["sourceUrl"]["S"]) for m in before["media"]["L"]
     ]
     assert stored_item(dynamodb) == before
-
-
-@pytest.fixture
-def atomic_items(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies a conditional write to one item atomically; moto's in-process backend does
-    not (two threads can both find the item absent), so its writes are serialised here as
-    DynamoDB serialises them: what is left to the test is the repository's own logic."""
-    lock = threading.Lock()
-    for name in ("put_item", "update_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def serialised(self: object, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, serialised)
 
 
 @pytest.mark.usefixtures("atomic_items")
