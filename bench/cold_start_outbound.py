@@ -49,6 +49,8 @@ def environment(gateway: HttpApi) -> dict[str, str]:
         "IDEMPOTENCY_EXPIRY_HOURS": "72",
         "OUTBOUND_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/outbound",
         "OUTBOUND_RETRY_BASE_DELAY_SECONDS": "30",
+        "SEND_RATE_PER_SECOND": "10",
+        "SEND_RATE_OVERRIDES": "",
         "OUTBOUND_MEDIA_ALLOWED_HOSTS": "*",
         "MAX_OUTBOUND_MESSAGE_BYTES": "1048576",
         "MEDIA_LINK_BASE_URL": "https://abc123.execute-api.us-east-1.amazonaws.com/v1",
@@ -70,6 +72,7 @@ def stub_plan(gateway: HttpApi) -> list[list[object]]:
         ],
         ["dynamodb", "put_item", {}],  # idempotency record: in progress
         ["dynamodb", "update_item", {}],  # job queued
+        ["dynamodb", "update_item", {}],  # the send slot reserved in the code's schedule
         ["dynamodb", "update_item", {}],  # job sending
         ["dynamodb", "transact_write_items", {}],  # job sent + its transaction
         ["dynamodb", "update_item", {}],  # idempotency record: completed

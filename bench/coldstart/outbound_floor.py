@@ -3,8 +3,9 @@ invoke.py): boto3 and requests imported, the same clients created, the same call
 HTTPS job, AWS answered by the same Stubber plan.
 
 The calls: the gateway credentials from Secrets Manager, the idempotency record put, the job
-marked queued and sending, one form post to the gateway (for real, over TLS), the job and its
-transaction written in one transaction, the idempotency record completed.
+marked queued, a send slot reserved in the code's schedule, the job marked sending, one form post
+to the gateway (for real, over TLS), the job and its transaction written in one transaction, the
+idempotency record completed.
 """
 
 import json
@@ -29,14 +30,26 @@ def lambda_handler(setup: dict[str, str], context: object) -> dict[str, object]:
         ConditionExpression="attribute_not_exists(id)",
     )
     key = {"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": "MSG"}}
-    for status in ("queued", "sending"):
-        dynamodb.update_item(
-            TableName=setup["table"],
-            Key=key,
-            UpdateExpression="SET #s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": status}},
-        )
+    dynamodb.update_item(
+        TableName=setup["table"],
+        Key=key,
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "queued"}},
+    )
+    dynamodb.update_item(
+        TableName=setup["table"],
+        Key={"pk": {"S": "RATE#12223334444"}, "sk": {"S": "RATE"}},
+        UpdateExpression="SET nextAt = :n",
+        ExpressionAttributeValues={":n": {"N": "1"}},
+    )
+    dynamodb.update_item(
+        TableName=setup["table"],
+        Key=key,
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "sending"}},
+    )
     answer = session.post(
         setup["gateway_url"],
         data={

@@ -1,6 +1,7 @@
 import pytest
 
 from mmsrelay.inbound.settings import InboundSettings, MediaSettings
+from mmsrelay.outbound.settings import OutboundSettings
 from mmsrelay.settings import SettingsError
 from tests.template import function_environment
 
@@ -41,3 +42,39 @@ def test_a_malformed_country_code_is_refused() -> None:
     environment["DEFAULT_COUNTRY_CODE"] = "+1"
     with pytest.raises(SettingsError, match="DEFAULT_COUNTRY_CODE"):
         InboundSettings.from_environ(environment)
+
+
+def test_the_outbound_function_paces_every_code_at_the_default_rate_unless_overridden() -> None:
+    # Given the template's default rate and two overrides
+    environment = function_environment(
+        "OutboundFunction", parameters={"SendRatePerSecond": "2.5", "SendRateOverrides": "12223334444=10,55555=0.5"}
+    )
+    # When the outbound function reads its settings
+    plan = OutboundSettings.from_environ(environment).send_rates
+    # Then each code has its rate and any other code the default
+    assert (plan.rate_of("12223334444"), plan.rate_of("55555"), plan.rate_of("13105550000")) == (10.0, 0.5, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ("12223334444:10", "SEND_RATE_OVERRIDES: '12223334444:10' is not <code digits>=<messages per second>"),
+        ("+12223334444=10", "SEND_RATE_OVERRIDES: '+12223334444=10' is not <code digits>=<messages per second>"),
+        ("55555=0", "SEND_RATE_OVERRIDES: the rate of 55555 must be between 0.1 and 1000"),
+        ("55555=5,55555=6", "SEND_RATE_OVERRIDES: 55555 is given twice"),
+    ],
+)
+def test_a_malformed_rate_override_is_refused_naming_it(overrides: str, problem: str) -> None:
+    environment = function_environment("OutboundFunction", parameters={"SendRateOverrides": overrides})
+    with pytest.raises(SettingsError) as caught:
+        OutboundSettings.from_environ(environment)
+    assert caught.value.problems == (problem,)
+
+
+def test_a_default_rate_out_of_bounds_is_refused() -> None:
+    environment = function_environment("OutboundFunction", parameters={"SendRatePerSecond": "fast"})
+    with pytest.raises(SettingsError, match="SEND_RATE_PER_SECOND must be a number"):
+        OutboundSettings.from_environ(environment)
+    environment = function_environment("OutboundFunction", parameters={"SendRatePerSecond": "0"})
+    with pytest.raises(SettingsError, match=r"SEND_RATE_PER_SECOND must be between 0\.1 and 1000"):
+        OutboundSettings.from_environ(environment)

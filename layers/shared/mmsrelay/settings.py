@@ -64,6 +64,22 @@ class EnvironmentReader:
             self._problems.append(f"{name} must be {bounds}")
         return value
 
+    def number(self, name: str, minimum: float, maximum: float) -> float:
+        """A decimal number (``2``, ``0.5``) between ``minimum`` and ``maximum``."""
+        raw = (self._environ.get(name) or "").strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            self._problems.append(f"{name} must be a number")
+            return minimum
+        if not minimum <= value <= maximum:
+            self._problems.append(f"{name} must be between {minimum:g} and {maximum:g}")
+        return value
+
+    def problem(self, description: str) -> None:
+        """Records a problem a caller found in a value it read (reported with the others)."""
+        self._problems.append(description)
+
     def flag(self, name: str, default: bool) -> bool:
         raw = self._environ.get(name)
         if raw is None:

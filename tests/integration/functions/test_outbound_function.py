@@ -24,6 +24,7 @@ from tests.support import LambdaContextStub, load_event
 
 BUCKET = "media"
 LINK_BASE = "https://relay.example.com/v1"
+PACED_CODE = "15550000002"  # 2 messages per second (SEND_RATE_OVERRIDES)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,8 @@ def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyP
         "IDEMPOTENCY_EXPIRY_HOURS": "72",
         "OUTBOUND_QUEUE_URL": queue_url,
         "OUTBOUND_RETRY_BASE_DELAY_SECONDS": "30",
+        "SEND_RATE_PER_SECOND": "10",
+        "SEND_RATE_OVERRIDES": f"{PACED_CODE}=2",
         "OUTBOUND_MEDIA_ALLOWED_HOSTS": "*",
         "ALLOW_INSECURE_MEDIA_FETCH": "true",
         "MAX_OUTBOUND_MESSAGE_BYTES": "1048576",

@@ -12,16 +12,20 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
-from mmsrelay.domain.errors import PermanentSendError, TransientSendError
+from mmsrelay.domain.clock import utc_now
+from mmsrelay.domain.errors import GatewayThrottled, PermanentSendError, TransientSendError
 from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, Transport
+from mmsrelay.domain.send_rate import micros
 from mmsrelay.outbound.idempotency import IdempotentJobs
+from mmsrelay.outbound.pace import MAX_SLEEP_SECONDS, SendPace, SendRatePlan
 from mmsrelay.outbound.records import OutboundRecords, process_batch
 from mmsrelay.outbound.send import SendOutboundJob
 from mmsrelay.queues.visibility import QueueVisibility
 from mmsrelay.storage.outbound import OutboundRepository
+from mmsrelay.storage.send_rates import SendRateRepository
 from tests.integration.conftest import REGION, TABLE
 from tests.support import EVENTS, LambdaContextStub, MetricsRecorder, load_event
-from tests.unit.outbound.fakes import FakeMedia
+from tests.unit.outbound.fakes import FakeMedia, ManualClock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,7 +46,7 @@ class ScriptedGateway:
         if message.text == "transient":
             raise TransientSendError("http_503", "unavailable")
         if message.text == "throttled":
-            raise TransientSendError("http_429", "slow down", retry_after=120)
+            raise GatewayThrottled("http_429", "slow down", retry_after=120)
         if message.text == "permanent":
             raise PermanentSendError("E200002", "invalid source")
         with self._lock:
@@ -69,7 +73,10 @@ def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
         use_local_cache=False,
     )
     persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=dynamodb)
-    jobs = IdempotentJobs(SendOutboundJob(repository, FakeMedia(), metrics, "1", lambda: NOW), persistence, config)
+    pace = SendPace(SendRateRepository(dynamodb, TABLE), SendRatePlan(1000.0, {}), utc_now, time.sleep)
+    jobs = IdempotentJobs(
+        SendOutboundJob(repository, FakeMedia(), pace, metrics, "1", lambda: NOW), persistence, config
+    )
     records = OutboundRecords(jobs, repository, QueueVisibility(lambda: sqs, queue_url, 30), metrics, lambda: NOW)
     return {
         "records": records,
@@ -78,6 +85,7 @@ def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
         "metrics": metrics,
         "sqs": sqs,
         "queue_url": queue_url,
+        "persistence": persistence,
     }
 
 
@@ -238,3 +246,62 @@ def test_ten_slow_sends_take_about_one_send_not_ten(outbound: dict[str, Any]) ->
     # Not a timing test of the machine: ten sequential sends would take 3 s at least.
     assert time.monotonic() - started < 2.5
     assert sorted(gateway.sent) == sorted(f"fast-{n}" for n in range(10))
+
+
+class StillClock(ManualClock):
+    """Time moves only when the test says: a sleep is recorded, as if the thread slept while others worked."""
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def test_jobs_over_the_rate_wait_in_the_queue_once_holding_their_slot(
+    outbound: dict[str, Any], dynamodb: DynamoDBClient
+) -> None:
+    # Given a code paced at 1 message per second, over moto's table and queue
+    clock = StillClock(NOW)
+    metrics = MetricsRecorder()
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    pace = SendPace(SendRateRepository(dynamodb, TABLE), SendRatePlan(1.0, {}), clock, clock.sleep)
+    jobs = IdempotentJobs(
+        SendOutboundJob(repository, FakeMedia(), pace, metrics, "1", clock),
+        outbound["persistence"],
+        outbound["config"],
+    )
+    sqs, queue_url = outbound["sqs"], outbound["queue_url"]
+    records = OutboundRecords(jobs, repository, QueueVisibility(lambda: sqs, queue_url, 30), metrics, clock)
+    for number in range(5):
+        sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(job(f"paced-{number}")))
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    received.sort(key=lambda message: json.loads(message["Body"])["messageId"])
+    gateway = ScriptedGateway()
+    outbound["config"].register_lambda_context(LambdaContextStub())
+
+    def deliver(messages: list[dict[str, Any]]) -> Any:
+        event = batch([m["Body"] for m in messages], [m["ReceiptHandle"] for m in messages])
+        return process_batch(event, lambda record: records.handle(record, gateway), max_workers=1)
+
+    # When the five jobs arrive in one batch
+    answer = deliver(received)
+    # Then the three due within a sleep are sent (after 0, 1 and 2 s), the other two go back to the queue
+    assert gateway.sent == ["paced-0", "paced-1", "paced-2"]
+    assert clock.slept == [1.0, 2.0]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "sqs-3"}, {"itemIdentifier": "sqs-4"}]}
+    assert metrics.counts["SendsDeferred"] == 2
+    # And they hold their slots (3 and 4 s from now) and are invisible until shortly before them
+    items = [
+        dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": f"MSG#paced-{n}"}, "sk": {"S": "MSG"}})["Item"]
+        for n in (3, 4)
+    ]
+    assert [int(item["sendSlotAt"]["N"]) - micros(NOW.timestamp()) for item in items] == [3_000_000, 4_000_000]
+    assert sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=30).get("Messages", []) == []
+    # When each is delivered again after the delay it was given (1 s and 2 s: 2 s before its slot)
+    clock.advance(1.0)
+    clock.slept.clear()
+    third = deliver(received[3:4])
+    clock.advance(1.0)
+    fourth = deliver(received[4:5])
+    # Then each is sent at its own slot without taking another: no third delivery for either
+    assert third == fourth == {"batchItemFailures": []}
+    assert gateway.sent[3:] == ["paced-3", "paced-4"]
+    assert clock.slept == [MAX_SLEEP_SECONDS, MAX_SLEEP_SECONDS]

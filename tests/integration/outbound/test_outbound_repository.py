@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.domain.send_rate import Slot
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.outbound import OutboundRepository
 from tests.integration.conftest import TABLE
@@ -35,6 +36,21 @@ def test_a_job_moves_through_its_statuses_with_history_and_attempts(dynamodb: Dy
     assert item["request"] == {"S": '{"text":"hi"}'}  # the request as first received
     assert [e["M"]["status"]["S"] for e in item["history"]["L"]] == ["queued", "sending", "queued", "queued"]
     assert item["lastError"]["M"]["code"] == {"S": "http_503"}
+
+
+def test_a_job_waiting_for_its_send_slot_gets_it_back_on_its_next_delivery_once(dynamodb: DynamoDBClient) -> None:
+    # Given a job that went back to the queue holding a send slot
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) is None
+    slot = Slot(1_795_000_012_345_678, 3)
+    repository.job_waiting("m-1", slot, NOW)
+    assert get(dynamodb, "MSG#m-1", "MSG")["sendSlotAt"] == {"N": "1795000012345678"}
+    # When it is delivered again
+    held = repository.job_queued("m-1", {"text": "hi"}, "auto", NOW)
+    # Then its slot comes back with it, and is gone from the item: a later delivery does not reuse it
+    assert held == slot
+    assert "sendSlotAt" not in get(dynamodb, "MSG#m-1", "MSG")
+    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) is None
 
 
 def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: DynamoDBClient) -> None:

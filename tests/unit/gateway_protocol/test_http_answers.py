@@ -11,7 +11,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.errors import GatewayThrottled, PermanentSendError, SendError, TransientSendError
 from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, RecipientResult, SendResult
 from mmsrelay.gateway.https_client import form_fields
 from mmsrelay.gateway_protocol.http_answers import (
@@ -323,8 +323,8 @@ def test_429_is_transient_and_honours_retry_after() -> None:
     # When it is interpreted
     error = raised(429, b"", None, retry_after="30")
 
-    # Then it is transient with the delay
-    assert isinstance(error, TransientSendError)
+    # Then it is the gateway's throttling (which slows the code down), transient, with the delay
+    assert isinstance(error, GatewayThrottled)
     assert error.code == "http_429"
     assert error.retry_after == 30.0
 
@@ -335,7 +335,7 @@ def test_429_keeps_the_gateway_code_and_stays_transient() -> None:
     error = raised(429, json_error("E100005"), retry_after="5")
 
     # Then throttling wins: transient, with the gateway's code for the logs
-    assert isinstance(error, TransientSendError)
+    assert isinstance(error, GatewayThrottled)
     assert error.code == "E100005"
     assert error.retry_after == 5.0
 
@@ -347,8 +347,9 @@ def test_retry_after_is_honoured_on_a_503() -> None:
     # When it is interpreted
     error = raised(503, b"", None, retry_after=header)
 
-    # Then the delay is kept
+    # Then the delay is kept, and it is no throttling
     assert isinstance(error, TransientSendError)
+    assert not isinstance(error, GatewayThrottled)
     assert error.retry_after == 120.0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mmsrelay.domain.errors import MmsRelayError
@@ -15,7 +15,9 @@ from mmsrelay.domain.outbound import (
     SendResult,
     Transport,
 )
+from mmsrelay.domain.send_rate import SendRateState, Slot, reserve, slowed_down
 from mmsrelay.outbound.job import OutboundJob
+from mmsrelay.outbound.pace import SendPace, SendRatePlan
 
 
 @dataclass
@@ -26,11 +28,16 @@ class FakeJobRecords:
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     sent: dict[str, SendResult] = field(default_factory=dict)
     requests: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    held: dict[str, Slot] = field(default_factory=dict)
     fail_sent_write: MmsRelayError | None = None
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None:
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> Slot | None:
         self.requests[message_id] = request
         self.statuses.setdefault(message_id, []).append("queued")
+        return self.held.pop(message_id, None)
+
+    def job_waiting(self, message_id: str, slot: Slot, at: datetime) -> None:
+        self.held[message_id] = slot
 
     def job_sending(self, message_id: str, at: datetime) -> None:
         self.statuses[message_id].append("sending")
@@ -53,8 +60,10 @@ class FakeJobRecords:
 @dataclass
 class FakeMedia:
     error: MmsRelayError | None = None
+    prepared: list[str] = field(default_factory=list)
 
     def for_https(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]:
+        self.prepared.append(message_id)
         if self.error is not None:
             raise self.error
         return tuple(
@@ -63,6 +72,7 @@ class FakeMedia:
         )
 
     def for_mm4(self, job: OutboundJob, message_id: str) -> tuple[OutboundAttachment, ...]:
+        self.prepared.append(message_id)
         if self.error is not None:
             raise self.error
         return tuple(OutboundAttachment("image/png", f"{n}.png", data=b"\x89PNG") for n, _ in enumerate(job.media))
@@ -89,3 +99,50 @@ class FakeGateway:
                 for index, number in enumerate(message.recipients)
             ),
         )
+
+
+class ManualClock:
+    """A clock that moves only when told to (or when the code under test sleeps on it)."""
+
+    def __init__(self, start: datetime = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+
+
+@dataclass
+class InMemorySendRates:
+    """The shared schedules of ``SendRates``, in memory, with the domain's arithmetic."""
+
+    states: dict[str, SendRateState] = field(default_factory=dict)
+    reserved: list[tuple[str, int]] = field(default_factory=list)
+    slowed: list[tuple[str, float | None]] = field(default_factory=list)
+
+    def seen_version(self, code: str) -> int | None:
+        state = self.states.get(code)
+        return None if state is None else state.version
+
+    def reserve(self, code: str, rate: float, cost: int, now_us: int) -> Slot:
+        slot, self.states[code] = reserve(self.states.get(code, SendRateState()), rate, cost, now_us)
+        self.reserved.append((code, cost))
+        return slot
+
+    def slow_down(self, code: str, rate: float, pause_seconds: float | None, now_us: int) -> None:
+        self.states[code] = slowed_down(self.states.get(code, SendRateState()), rate, pause_seconds, now_us)
+        self.slowed.append((code, pause_seconds))
+
+
+def paced(rate: float = 1000.0, clock: ManualClock | None = None) -> tuple[SendPace, InMemorySendRates, ManualClock]:
+    """A pace for every code at ``rate`` over in-memory schedules and a manual clock."""
+    clock = clock or ManualClock()
+    rates = InMemorySendRates()
+    return SendPace(rates, SendRatePlan(rate, {}), clock, clock.sleep), rates, clock

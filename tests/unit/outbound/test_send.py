@@ -1,23 +1,26 @@
 """Sending one job: transport choice, statuses, and what happens on each kind of failure."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from mmsrelay.domain.errors import (
     BlockedMediaUrl,
+    GatewayThrottled,
     MmsRelayError,
     PermanentSendError,
     TransientMediaError,
     TransientSendError,
 )
+from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
 from mmsrelay.outbound.job import parse_job
+from mmsrelay.outbound.pace import SendDeferred
 from mmsrelay.outbound.records import backoff_seconds
 from mmsrelay.outbound.send import SendOutboundJob
 from mmsrelay.outbound.transport import choose_transport
 from mmsrelay.storage.errors import StorageUnavailable
 from tests.support import EVENTS, MetricsRecorder
-from tests.unit.outbound.fakes import FakeGateway, FakeJobRecords, FakeMedia
+from tests.unit.outbound.fakes import FakeGateway, FakeJobRecords, FakeMedia, ManualClock, paced
 
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 
@@ -29,7 +32,8 @@ def job(event: str = "outbound_https_one_image.json", **changes: object):  # typ
 
 def use_case(media: FakeMedia | None = None):  # type: ignore[no-untyped-def]
     records, metrics = FakeJobRecords(), MetricsRecorder()
-    return SendOutboundJob(records, media or FakeMedia(), metrics, "1", lambda: NOW), records, metrics
+    pace, _, _ = paced(clock=ManualClock(NOW))
+    return SendOutboundJob(records, media or FakeMedia(), pace, metrics, "1", lambda: NOW), records, metrics
 
 
 @pytest.mark.parametrize(
@@ -144,3 +148,89 @@ def test_a_number_that_cannot_be_normalised_fails_the_job() -> None:
 def test_failed_deliveries_back_off_doubling_up_to_fifteen_minutes() -> None:
     assert [backoff_seconds(n, 30) for n in range(1, 8)] == [30, 60, 120, 240, 480, 900, 900]
     assert backoff_seconds(1, 0) == 0
+
+
+def paced_use_case(rate: float, media: FakeMedia | None = None):  # type: ignore[no-untyped-def]
+    records, metrics, clock = FakeJobRecords(), MetricsRecorder(), ManualClock(NOW)
+    pace, rates, _ = paced(rate=rate, clock=clock)
+    send = SendOutboundJob(records, media or FakeMedia(), pace, metrics, "1", clock)
+    return send, records, metrics, rates, clock
+
+
+class TimedGateway(FakeGateway):
+    """Notes the clock at each send."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.at: list[datetime] = []
+
+    def __call__(self, transport: Transport, message: OutboundMessage) -> SendResult:
+        self.at.append(self.clock())
+        return super().__call__(transport, message)
+
+
+def test_jobs_of_one_code_are_sent_one_interval_apart() -> None:
+    # Given a code at 4 messages per second
+    send, _, _, _, clock = paced_use_case(rate=4.0)
+    gateway = TimedGateway(clock)
+    # When three of its jobs are handled one after the other at the same moment
+    for number in range(3):
+        send(job(), f"m-{number}", gateway)
+    # Then they reach the gateway 250 ms apart, the first at once
+    assert [(at - NOW).total_seconds() for at in gateway.at] == [0.0, 0.25, 0.5]
+
+
+def test_a_job_whose_slot_is_far_waits_in_the_queue_before_its_media_is_prepared() -> None:
+    # Given a code at 1 message per second that just sent a group of three (three slots)
+    media = FakeMedia()
+    send, records, metrics, _, _ = paced_use_case(rate=1.0, media=media)
+    send(job("outbound_group_mm4.json"), "group", FakeGateway())
+    gateway = FakeGateway()
+    # When another job of that code is handled at the same moment
+    with pytest.raises(SendDeferred) as deferred:
+        send(job(), "later", gateway)
+    # Then nothing is sent, its media is not prepared, and it holds its slot for its next delivery
+    assert gateway.sent == []
+    assert media.prepared == ["group"]
+    assert records.held["later"] == deferred.value.slot
+    assert records.statuses["later"] == ["queued"]
+    assert metrics.counts["SendsDeferred"] == 1
+    assert deferred.value.retry_after == 1  # the slot is 3 s away: back 1 s later, 2 s slept
+
+
+def test_a_job_back_from_the_queue_is_sent_at_the_slot_it_held() -> None:
+    # Given a job that was deferred holding a slot 10 s ahead
+    send, records, _, rates, clock = paced_use_case(rate=0.1)
+    send(job(), "first", FakeGateway())
+    with pytest.raises(SendDeferred) as deferred:
+        send(job(), "second", FakeGateway())
+    reserved = len(rates.reserved)
+    # When it is delivered again after the delay it was given
+    clock.advance(deferred.value.retry_after)
+    gateway = TimedGateway(clock)
+    outcome = send(job(), "second", gateway)
+    # Then it is sent exactly at its slot, without taking another one
+    assert outcome["status"] == "sent"
+    assert [(at - NOW).total_seconds() for at in gateway.at] == [10.0]
+    assert len(rates.reserved) == reserved
+    assert "second" not in records.held
+
+
+def test_a_gateway_429_slows_the_code_down_and_the_job_waits_past_the_pause() -> None:
+    # Given a code at 20 per second whose gateway answers 429 with Retry-After: 6
+    send, records, metrics, rates, clock = paced_use_case(rate=20.0)
+    throttled = FakeGateway(error=GatewayThrottled("http_429", "slow down", retry_after=6.0))
+    # When a job is sent
+    with pytest.raises(SendDeferred) as deferred:
+        send(job(), "m-429", throttled)
+    # Then the code's rate is halved, and the job holds a slot after the pause
+    assert rates.slowed == [("12223334444", 6.0)]
+    assert rates.states["12223334444"].reduced_rate == 10.0
+    slot = records.held["m-429"]
+    assert slot == deferred.value.slot
+    assert slot.at_us / 1_000_000 == (clock() + timedelta(seconds=6)).timestamp()
+    # And the failure is recorded like any transient one
+    assert records.errors["m-429"][0] == "http_429"
+    assert metrics.counts == {"SendFailedTransient": 1}
+    assert isinstance(deferred.value.__cause__, GatewayThrottled)

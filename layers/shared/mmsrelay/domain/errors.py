@@ -87,6 +87,10 @@ class TransientSendError(SendError, TransientError):
         self.retry_after = retry_after
 
 
+class GatewayThrottled(TransientSendError):
+    """The gateway answered 429 (too many requests): the sending code's pace slows down for a while."""
+
+
 # --- media --------------------------------------------------------------------------------------
 
 

@@ -6,8 +6,8 @@ Pure functions, no I/O: :func:`interpret` turns an HTTP status, headers and body
 Classification (first matching rule wins):
 
 ============================================  ==========================================
-HTTP 429 (with or without an E-code)          transient, code = E-code or ``http_429``,
-                                              ``retry_after`` from ``Retry-After``
+HTTP 429 (with or without an E-code)          transient (``GatewayThrottled``), code = E-code
+                                              or ``http_429``, ``retry_after`` from ``Retry-After``
 E1xxxxx, E2xxxxx (credentials, account, IP,   permanent, code = the E-code
 permission, parameters, source, method)
 E5xxxxx (E500001 "message send fail")         transient, code = the E-code
@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final, Literal
 
-from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
+from mmsrelay.domain.errors import GatewayThrottled, PermanentSendError, SendError, TransientSendError
 from mmsrelay.domain.outbound import RecipientResult, SendResult
 
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ def classify(status: int, answer: GatewayAnswer | None, retry_after: float | Non
     code = answer.error_code if answer is not None else None
     gateway_detail = answer.detail if answer is not None else None
     if status == 429:
-        return TransientSendError(code or "http_429", "throttled by the gateway", retry_after)
+        return GatewayThrottled(code or "http_429", "throttled by the gateway", retry_after)
     if code is not None:
         kind, detail = GATEWAY_CODES.get(code, (None, ""))
         if kind is None:

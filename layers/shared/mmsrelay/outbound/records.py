@@ -5,7 +5,8 @@ slow gateway costs a batch about one send's time, not ten. A record fails alone:
 error returns it to the queue (``ReportBatchItemFailures``) after a back-off (the gateway's
 ``Retry-After`` when it gave one, else a delay doubling with each delivery), and after the
 queue's ``maxReceiveCount`` deliveries it moves to the dead-letter queue; a permanent error is
-recorded and the record succeeds, so it is not retried forever.
+recorded and the record succeeds, so it is not retried forever. A job whose send slot is far off
+(``SendDeferred``) goes back the same way, delayed until shortly before its slot.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from mmsrelay.domain.errors import TransientError
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.job import InvalidJob, OutboundJob, derived_message_id, message_id_of, parse_job
+from mmsrelay.outbound.pace import SendDeferred
 from mmsrelay.outbound.send import Sender
 
 logger = logging.getLogger(__name__)
@@ -78,6 +80,8 @@ def process_batch(
     def run(record: QueueRecord) -> str | None:
         try:
             handle(record)
+        except SendDeferred:  # waits in the queue for its send slot: expected, logged by the use case
+            return record.message_id
         except TransientError as error:
             logger.warning(
                 "record failed, SQS will deliver it again",

@@ -1,4 +1,4 @@
-"""Use case: send one outbound job through the gateway, and record what happened."""
+"""Use case: send one outbound job through the gateway at its code's pace, and record what happened."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from mmsrelay.domain.errors import PermanentError, PermanentSendError, TransientError
+from mmsrelay.domain.errors import GatewayThrottled, PermanentError, PermanentSendError, TransientError
 from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, SendResult, Transport
 from mmsrelay.domain.phone import InvalidPhoneNumber, mask, to_e164
+from mmsrelay.domain.send_rate import MICROS, Slot
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.outbound.job import OutboundJob
+from mmsrelay.outbound.pace import SendDeferred, SendPace, sending_code
 from mmsrelay.outbound.transport import choose_transport
 
 logger = logging.getLogger(__name__)
@@ -23,7 +25,11 @@ Sender = Callable[[Transport, OutboundMessage], SendResult]
 class JobRecords(Protocol):
     """The repository's job methods (``mmsrelay.storage.outbound.OutboundRepository``)."""
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None: ...
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> Slot | None:
+        """Marks the job taken from the queue; the send slot it held from an earlier delivery, if any."""
+
+    def job_waiting(self, message_id: str, slot: Slot, at: datetime) -> None:
+        """The job goes back to the queue to wait for ``slot``, which it keeps."""
 
     def job_sending(self, message_id: str, at: datetime) -> None: ...
 
@@ -51,51 +57,68 @@ SENT_OVER_METRICS: Final[Mapping[Transport, str]] = {"https": "MessagesSentOverH
 
 
 class SendOutboundJob:
-    """queued -> sending -> sent, or failed; a transient failure goes back to the queue (raised)."""
+    """queued -> sending -> sent, or failed; a transient failure goes back to the queue (raised).
+
+    The job is sent at its slot in its sending code's schedule (``SendPace``): a slot due soon is
+    waited for here, a later one in the queue (``SendDeferred`` raised, the slot kept on the job).
+    """
 
     def __init__(
         self,
         repository: JobRecords,
         media: MediaPreparer,
+        pace: SendPace,
         metrics: MetricsSink,
         default_country_code: str,
         clock: Callable[[], datetime],
     ) -> None:
         self._repository = repository
         self._media = media
+        self._pace = pace
         self._metrics = metrics
         self._country_code = default_country_code
         self._clock = clock
 
     def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]:
         log = {"message_id": message_id, "recipients": len(job.to), "attachments": len(job.media)}
-        self._repository.job_queued(
+        held = self._repository.job_queued(
             message_id, job.model_dump(by_alias=True, exclude_none=True), job.transport, self._clock()
         )
+        code = ""
         try:
             transport = choose_transport(job)
+            sender = self._number(job.sender)
+            recipients = tuple(self._number(number) for number in job.to)
+            code = sending_code(sender)
+            slot = self._pace.slot_for(code, len(recipients), held)
             message = OutboundMessage(
                 message_id=message_id,
-                sender=self._number(job.sender),
-                recipients=tuple(self._number(number) for number in job.to),
+                sender=sender,
+                recipients=recipients,
                 text=job.text,
                 subject=job.subject,
                 attachments=self._attachments(job, message_id, transport),
                 delivery_report=job.delivery_report,
             )
             self._repository.job_sending(message_id, self._clock())
+            self._pace.wait_for(slot)
             result = send(transport, message)
+        except SendDeferred as deferred:
+            self._wait_in_queue(message_id, deferred, log)
+            raise
         except PermanentError as error:
-            code = error.code
-            self._repository.job_failed(message_id, code, str(error), self._clock())
+            self._repository.job_failed(message_id, error.code, str(error), self._clock())
             self._metrics.add_metric(name="SendFailedPermanent", unit=COUNT, value=1)
-            logger.error("outbound message failed", extra={**log, "code": code})
-            return {"status": "failed", "code": code}
+            logger.error("outbound message failed", extra={**log, "code": error.code})
+            return {"status": "failed", "code": error.code}
         except TransientError as error:
-            code = error.code
-            self._repository.job_will_retry(message_id, code, str(error), self._clock())
+            self._repository.job_will_retry(message_id, error.code, str(error), self._clock())
             self._metrics.add_metric(name="SendFailedTransient", unit=COUNT, value=1)
-            logger.warning("outbound message will be retried", extra={**log, "code": code})
+            logger.warning("outbound message will be retried", extra={**log, "code": error.code})
+            if isinstance(error, GatewayThrottled) and code:
+                after_pause = self._pace.throttled(code, len(job.to), error.retry_after)
+                self._repository.job_waiting(message_id, after_pause.slot, self._clock())
+                raise after_pause from error
             raise
         self._metrics.add_metric(name="MessagesSent", unit=COUNT, value=1)
         self._metrics.add_metric(name=SENT_OVER_METRICS[transport], unit=COUNT, value=1)
@@ -112,6 +135,12 @@ class SendOutboundJob:
                 {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code} for r in result.recipients
             ],
         }
+
+    def _wait_in_queue(self, message_id: str, deferred: SendDeferred, log: Mapping[str, Any]) -> None:
+        self._repository.job_waiting(message_id, deferred.slot, self._clock())
+        self._metrics.add_metric(name="SendsDeferred", unit=COUNT, value=1)
+        wait = deferred.slot.at_us / MICROS - self._clock().timestamp()
+        logger.info("outbound message waits for its send slot", extra={**log, "wait_seconds": round(wait, 3)})
 
     def _record_sent(self, message: OutboundMessage, result: SendResult) -> None:
         # The gateway has the message: failing now would make SQS resend it. A write that fails

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Self
+from types import MappingProxyType
+from typing import Final, Self
 
+from mmsrelay.outbound.pace import SendRatePlan
 from mmsrelay.settings import COUNTRY_CODE_PATTERN, EnvironmentReader, FunctionSettings
+
+# Messages per second a code may be configured for (the template's SendRatePerSecond bounds).
+MIN_SEND_RATE: Final = 0.1
+MAX_SEND_RATE: Final = 1000.0
+# One override: a code's digits, "=", its rate ("12223334444=10"); several are comma-separated.
+_OVERRIDE: Final = re.compile(r"([0-9]{3,15})=([0-9]+(?:\.[0-9]+)?)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class OutboundSettings(FunctionSettings):
     max_concurrent_sends: int
     outbound_retry_base_delay_seconds: int
     receipt_timeout_hours: int
+    send_rates: SendRatePlan
 
     @classmethod
     def read(cls, env: EnvironmentReader) -> Self:
@@ -91,4 +102,26 @@ class OutboundSettings(FunctionSettings):
             max_concurrent_sends=env.integer("MAX_CONCURRENT_SENDS", minimum=1, maximum=10, default=10),
             receipt_timeout_hours=env.integer("RECEIPT_TIMEOUT_HOURS", minimum=1, maximum=24 * 30),
             outbound_retry_base_delay_seconds=env.integer("OUTBOUND_RETRY_BASE_DELAY_SECONDS", minimum=0, maximum=900),
+            send_rates=SendRatePlan(
+                default=env.number("SEND_RATE_PER_SECOND", minimum=MIN_SEND_RATE, maximum=MAX_SEND_RATE),
+                overrides=read_rate_overrides(env, "SEND_RATE_OVERRIDES"),
+            ),
         )
+
+
+def read_rate_overrides(env: EnvironmentReader, name: str) -> Mapping[str, float]:
+    """``12223334444=10,55555=20`` (empty: none): each code's digits and its messages per second."""
+    text = env.text(name, default="").replace(" ", "")
+    overrides: dict[str, float] = {}
+    for entry in filter(None, text.split(",")):
+        match = _OVERRIDE.fullmatch(entry)
+        if match is None:
+            env.problem(f"{name}: {entry[:40]!r} is not <code digits>=<messages per second>")
+            continue
+        code, rate = match.group(1), float(match.group(2))
+        if not MIN_SEND_RATE <= rate <= MAX_SEND_RATE:
+            env.problem(f"{name}: the rate of {code} must be between {MIN_SEND_RATE:g} and {MAX_SEND_RATE:g}")
+        elif code in overrides:
+            env.problem(f"{name}: {code} is given twice")
+        overrides[code] = rate
+    return MappingProxyType(overrides)

@@ -4,6 +4,7 @@ The only place that spells a key prefix (docs/architecture.md, "Data"):
 - ``TX#<transactionGUID>`` / ``TX``: one gateway transaction (an inbound message, or one recipient
   of an outbound message).
 - ``MSG#<messageId>`` / ``MSG``: one outbound job. ``LINK#<token>`` / ``LINK``: a short media link.
+- ``RATE#<code>`` / ``RATE``: one sending code's send schedule and back-off (``storage/send_rates.py``).
 - ``gsi1pk = NUM#<number>``, ``gsi1sk = <ISO time>#<pk>``: a number's conversation (``ByNumber``).
 - ``gsi2pk = DUE#<day>``, ``gsi2sk = <deadline>#<pk>``: sends awaiting a receipt (``ByReceiptDue``).
 """
@@ -27,6 +28,8 @@ MESSAGE_PREFIX = "MSG#"
 MESSAGE_SK = "MSG"
 LINK_PREFIX = "LINK#"
 LINK_SK = "LINK"
+RATE_PREFIX = "RATE#"
+RATE_SK = "RATE"
 NUMBER_PREFIX = "NUM#"
 DUE_PREFIX = "DUE#"
 # The attributes of a place in a conversation (ByNumber's keys and the table's), in this order.
@@ -55,6 +58,10 @@ def message_key(message_id: str) -> AttributeMap:
 
 def link_key(token: str) -> AttributeMap:
     return {"pk": {"S": f"{LINK_PREFIX}{token}"}, "sk": {"S": LINK_SK}}
+
+
+def send_rate_key(code: str) -> AttributeMap:
+    return {"pk": {"S": f"{RATE_PREFIX}{code}"}, "sk": {"S": RATE_SK}}
 
 
 def number_partition(number: str) -> str:

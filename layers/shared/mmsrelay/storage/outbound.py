@@ -3,6 +3,8 @@
 Every write is one call; the job's final outcome and its recipients' transactions are written in
 one transaction. A recipient's ``TX#`` item is an upsert whose status fields are set only
 ``if_not_exists``: a delivery receipt that arrived first (and created the item) keeps its status.
+A job waiting in the queue for its send slot keeps the slot on its ``MSG#`` item until its next
+delivery takes it back.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from mmsrelay.domain.clock import iso_time
 from mmsrelay.domain.history import StatusEvent
 from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
+from mmsrelay.domain.send_rate import Slot
 from mmsrelay.domain.status import RANK
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.errors import dynamodb_call
@@ -74,12 +77,14 @@ class OutboundRepository:
             },
         )
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None:
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> Slot | None:
         """The job was taken from the queue (again, on a retry: attempts counts them).
 
-        ``transport`` is the one the job asked for, ``auto`` included.
+        ``transport`` is the one the job asked for, ``auto`` included. Returns the send slot the job
+        held from an earlier delivery (``job_waiting``), removed in the same write: the job uses it now
+        or not at all.
         """
-        dynamodb_call(
+        answer = dynamodb_call(
             self._client.update_item,
             TableName=self._table,
             Key=message_key(message_id),
@@ -88,7 +93,7 @@ class OutboundRepository:
                 " #request = if_not_exists(#request, :request), transport = :transport,"
                 " #status = :queued, statusAt = :at, createdAt = if_not_exists(createdAt, :at),"
                 " expiresAt = :expires, history = list_append(if_not_exists(history, :empty), :event)"
-                " ADD attempts :one"
+                " ADD attempts :one REMOVE sendSlotAt, sendSlotVersion"
             ),
             ExpressionAttributeNames={"#status": "status", "#request": "request"},
             ExpressionAttributeValues={
@@ -104,6 +109,18 @@ class OutboundRepository:
                 ":event": {"L": [_event("queued", at)]},
                 ":one": {"N": "1"},
             },
+            ReturnValues="UPDATED_OLD",
+        )
+        return held_slot(answer.get("Attributes", {}))
+
+    def job_waiting(self, message_id: str, slot: Slot, at: datetime) -> None:
+        """The job goes back to the queue until ``slot``, which it keeps (``sendSlotAt``, ``sendSlotVersion``)."""
+        dynamodb_call(
+            self._client.update_item,
+            TableName=self._table,
+            Key=message_key(message_id),
+            UpdateExpression="SET sendSlotAt = :at, sendSlotVersion = :version",
+            ExpressionAttributeValues={":at": {"N": str(slot.at_us)}, ":version": {"N": str(slot.version)}},
         )
 
     def job_sending(self, message_id: str, at: datetime) -> None:
@@ -252,3 +269,11 @@ class OutboundRepository:
 
     def _expires(self, at: datetime) -> str:
         return str(int((at + self._retention).timestamp()))
+
+
+def held_slot(attributes: Mapping[str, Any]) -> Slot | None:
+    """The send slot a job's item held (``job_waiting``), from its attributes as they were."""
+    at, version = attributes.get("sendSlotAt", {}).get("N"), attributes.get("sendSlotVersion", {}).get("N")
+    if at is None or version is None:
+        return None
+    return Slot(int(at), int(version))

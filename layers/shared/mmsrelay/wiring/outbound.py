@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from functools import cache
 
@@ -19,6 +20,7 @@ from mmsrelay.observability import MetricsSink
 from mmsrelay.outbound.idempotency import IdempotentJobs
 from mmsrelay.outbound.links import MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
+from mmsrelay.outbound.pace import SendPace
 from mmsrelay.outbound.records import OutboundRecords
 from mmsrelay.outbound.relay import OutboundRelay
 from mmsrelay.outbound.send import SendOutboundJob
@@ -27,6 +29,7 @@ from mmsrelay.outbound.settings import OutboundSettings
 from mmsrelay.queues.visibility import QueueVisibility
 from mmsrelay.storage.links import LinkRepository
 from mmsrelay.storage.outbound import OutboundRepository
+from mmsrelay.storage.send_rates import SendRateRepository
 
 
 def media_fetcher(settings: OutboundSettings) -> MediaSource:
@@ -72,7 +75,8 @@ def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
         max_message_bytes=settings.max_outbound_message_bytes,
         clock=utc_now,
     )
-    use_case = SendOutboundJob(repository, media, metrics, settings.default_country_code, utc_now)
+    pace = SendPace(SendRateRepository(aws.dynamodb_client(), table), settings.send_rates, utc_now, time.sleep)
+    use_case = SendOutboundJob(repository, media, pace, metrics, settings.default_country_code, utc_now)
     idempotency = IdempotencyConfig(
         event_key_jmespath="messageId",
         payload_validation_jmespath="bodyHash",
