@@ -10,9 +10,12 @@ and a ``detail``. ``GET /v4/messages/<transactionGUID>`` tells a message's statu
 Assumed (see README.md): the HTTP status of each error code, the status document's field names,
 404 for an unknown transactionGUID, what a fault's body looks like.
 
-Order of one request: the request is read and logged; ``latency_ms`` is waited; a submission
-(POST to the messages collection) then takes the next planned fault, else rolls the error rate;
-then authentication, the method, validation, acceptance.
+Order of one request: the request is read and logged; a submission (POST to the messages
+collection) takes a token of its ``source``'s rate limit, if that source has one (``rate_limits``);
+``latency_ms`` is waited; a submission then takes the next planned fault, else rolls the error
+rate; a submission over its source's rate is answered 429 with ``Retry-After`` (assumed: the
+gateway documents neither its limits nor this answer); then authentication, the method,
+validation, acceptance.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from xml.sax.saxutils import escape
 
 from devstack.tls import ServerCertificate
 from gatewaysim.mo import new_guid
+from gatewaysim.rate_limits import SourceRateLimits, retry_after_header
 from gatewaysim.servers import AbortConnection, HttpComponent, ServerTls, TrackedHandler, TrackedHTTPServer
 
 _LOG = logging.getLogger(__name__)
@@ -84,6 +88,8 @@ REQUIRED_FIELDS = ("source", "destination", "messageText", "mmsURL")
 FIELD_LIMITS: Mapping[str, int] = MappingProxyType(
     {"source": 15, "destination": 15, "messageText": 160, "mmsURL": 160, "mmsSubject": 40}
 )
+# ``ApiRequest.fault`` of a submission refused for its source's rate (``HttpApi.rate_limits``).
+RATE_LIMITED = "rate_limit"
 _FLAG_FIELDS = ("destinationFormat", "registeredDelivery")
 _MAX_BODY = 64 * 1024
 _DIGITS = re.compile(r"^[0-9]{1,15}$")
@@ -332,6 +338,7 @@ class _ApiState:
         self._requests: list[ApiRequest] = []
         self._statuses: dict[str, int] = {}
         self.tls_failures = 0
+        self.rate_limits: SourceRateLimits | None = None
 
     def credentials_match(self, user: str, password: str) -> bool:
         key, secret = self._credentials
@@ -547,10 +554,12 @@ class _ApiHandler(TrackedHandler):
         body = self._read_body()
         form = self._form(body)
         user, password = _basic_credentials(self.headers.get("Authorization"))
-        if self._state.latency_ms and self._state.wait(self._state.latency_ms / 1000.0):
-            raise AbortConnection
         route = _Route.parse(path)
         submits = route is not None and route.kind == "collection" and self.command == "POST"
+        limits = self._state.rate_limits
+        over_rate = limits.take(dict(form).get("source", ""), arrived) if submits and limits else None
+        if self._state.latency_ms and self._state.wait(self._state.latency_ms / 1000.0):
+            raise AbortConnection
         fault = self._state.take_fault() if submits else None
         fmt: AnswerFormat = route.answer_format if route else "json"
         if route is None:
@@ -562,6 +571,11 @@ class _ApiHandler(TrackedHandler):
         elif fault is not None and fault.kind in ("timeout", "reset"):
             self._record(arrived, path, form, user, None, fault)
             self._fail_without_answer(fault)
+            return
+        elif over_rate is not None:
+            answer = _fault_answer(HttpFault.throttle(int(retry_after_header(over_rate))), fmt)
+            self._record(arrived, path, form, user, answer, None, rate_limited=True)
+            self._send(answer)
             return
         else:
             answer = _Gateway(self._state).answer(self.command, route, form, user, password)
@@ -597,6 +611,7 @@ class _ApiHandler(TrackedHandler):
         answer: _Answer | None,
         fault: HttpFault | None,
         guid: str | None = None,
+        rate_limited: bool = False,
     ) -> None:
         self._state.record(
             ApiRequest(
@@ -607,7 +622,7 @@ class _ApiHandler(TrackedHandler):
                 time=arrived,
                 status=answer.status if answer else None,
                 error_code=answer.error_code if answer else None,
-                fault=fault.describe() if fault else None,
+                fault=RATE_LIMITED if rate_limited else fault.describe() if fault else None,
                 transaction_guid=guid,
             )
         )
@@ -755,6 +770,7 @@ class HttpApi(HttpComponent):
             "transactions_shape": self._state.shape,
             "allowed_sources": sorted(self._state.allowed_sources) if self._state.allowed_sources else None,
             "latency_ms": self._state.latency_ms,
+            "rate_limits": None if self.rate_limits is None else dict(self.rate_limits.rates),
             "pending_faults": self.pending_faults,
             "error_rate": None if rate is None else {"rate": rate.rate, "fault": rate.fault.describe()},
         }
@@ -789,6 +805,23 @@ class HttpApi(HttpComponent):
         if value < 0:
             raise ValueError("latency_ms must not be negative")
         self._state.latency_ms = value
+
+    @property
+    def rate_limits(self) -> SourceRateLimits | None:
+        return self._state.rate_limits
+
+    def limit_rates(self, rates: Mapping[str, float] | None, burst_s: float = 1.0) -> None:
+        """Enforces ``rates`` (messages per second by ``source``) from now on, buckets full; None: no limits.
+
+        A submission over its source's rate is answered 429 with ``Retry-After`` (whole seconds
+        until a token is due) and recorded with ``fault == RATE_LIMITED``; it takes no token.
+        """
+        self._state.rate_limits = None if rates is None else SourceRateLimits(rates, burst_s)
+
+    @property
+    def rate_limited(self) -> list[ApiRequest]:
+        """The submissions refused for their source's rate, oldest first."""
+        return [request for request in self._state.requests() if request.fault == RATE_LIMITED]
 
     @property
     def transactions_shape(self) -> TransactionsShape:

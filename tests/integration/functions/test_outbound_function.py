@@ -188,6 +188,37 @@ def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
     assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(3)]
 
 
+def test_a_burst_of_one_code_is_paced_so_a_gateway_enforcing_its_rate_never_throttles_it(
+    deployed: dict[str, Any], simulator: GatewaySimulator
+) -> None:
+    # Given a gateway that allows the code its configured 2 messages per second (two at once at most)
+    simulator.http_api.limit_rates({PACED_CODE: 2.0})
+    jobs: dict[str, dict[str, Any]] = {
+        f"sqs-{n}": {
+            "messageId": f"paced-{n}",
+            "from": PACED_CODE,
+            "to": [f"+1310555{n:04d}"],
+            "text": "hi",
+            "media": [{"url": "https://cdn.example.com/a.jpg"}],
+        }
+        for n in range(6)
+    }
+    try:
+        # When six of its jobs arrive in one batch, and what goes back to wait is delivered again
+        answer = outbound_app.lambda_handler(sqs_event(*jobs.values()), LambdaContextStub())
+        waited = [jobs[failure["itemIdentifier"]] for failure in answer["batchItemFailures"]]
+        again = outbound_app.lambda_handler(sqs_event(*waited), LambdaContextStub())
+    finally:
+        simulator.http_api.limit_rates(None)
+    # Then all six reach the gateway and it refused none (sent at once, four would have been refused)
+    assert again == {"batchItemFailures": []}
+    assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(6)]
+    assert simulator.http_api.rate_limited == []
+    # And the jobs whose slot was more than 2 s away waited in the queue, the others in the invocation
+    assert 1 <= len(waited) <= 2
+    assert all(message_item(deployed, job["messageId"])["attempts"] == {"N": "2"} for job in waited)
+
+
 def test_media_links_are_presigned_with_sigv4(deployed: dict[str, Any]) -> None:
     # S3 refuses SigV2 signatures on buckets created since 2020: a SigV2 link would never load.
     deployed["s3"].put_object(Bucket=BUCKET, Key="outbound/v4.png", Body=images.png(), ContentType="image/png")

@@ -289,6 +289,23 @@ def test_throttle_is_429_with_retry_after_once(api: HttpApi) -> None:
     assert [entry.fault for entry in api.requests] == ["http_status 429", None]
 
 
+def test_a_source_over_its_rate_is_answered_429_and_other_sources_are_not(api: HttpApi) -> None:
+    # Given a limit of 0.1 messages per second (one token, the next due in 10 s) for one source
+    api.limit_rates({"13105551212": 0.1})
+    # When that source sends twice at once, and another source once
+    first, second = post(api), post(api)
+    other = post(api, valid_form(source="15550001111"))
+    # Then the second is refused with 429 and a Retry-After of whole seconds until the next token
+    assert (first.status_code, second.status_code, other.status_code) == (200, 429, 200)
+    assert 1 <= int(second.headers["Retry-After"]) <= 10
+    assert len(api.sent) == 2
+    assert [(entry.form[0][1], entry.status) for entry in api.rate_limited] == [("13105551212", 429)]
+    assert api.describe()["rate_limits"] == {"13105551212": 0.1}
+    # And without limits the source is accepted again
+    api.limit_rates(None)
+    assert post(api).status_code == 200
+
+
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_injected_5xx(api: HttpApi, status: int) -> None:
     api.inject(HttpFault.http_status(status))
