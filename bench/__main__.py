@@ -16,6 +16,7 @@ BENCHMARKS = (
     "cold_start_receipts",
     "inbound_writes",
     "media_copy_memory",
+    "outbound_stack",
 )
 TIMEOUT_SECONDS = 900
 

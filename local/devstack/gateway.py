@@ -11,7 +11,7 @@ import base64
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from devstack.stack import DeployedStack, LocalStack
@@ -21,10 +21,14 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def stack_on(simulator: GatewaySimulator, progress: Callable[[str], object] = logger.info) -> Iterator[DeployedStack]:
+def stack_on(
+    simulator: GatewaySimulator,
+    progress: Callable[[str], object] = logger.info,
+    overrides: Mapping[str, str] | None = None,
+) -> Iterator[DeployedStack]:
     """The template deployed on a local emulator, sending through ``simulator`` (started); torn
-    down when the block ends."""
-    local = LocalStack(extra_overrides=gateway_overrides(simulator))
+    down when the block ends. ``overrides``: more template Parameters (after the simulator's)."""
+    local = LocalStack(extra_overrides={**gateway_overrides(simulator), **(overrides or {})})
     stack = local.up(progress=progress)
     try:
         install_gateway_credentials(stack, simulator)

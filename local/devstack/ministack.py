@@ -71,6 +71,13 @@ class Ministack:
         return self._certificate.ca_file
 
     @property
+    def pid(self) -> int:
+        """The emulator's process id (the function processes it starts are its descendants)."""
+        if self._process is None:
+            raise MinistackError("ministack is not running")
+        return self._process.pid
+
+    @property
     def workdir(self) -> Path:
         if self._workdir is None:
             raise MinistackError("ministack is not running")

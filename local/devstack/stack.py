@@ -147,6 +147,11 @@ class LocalStack:
     def down(self) -> None:
         self._ministack.stop()
 
+    @property
+    def emulator_pid(self) -> int:
+        """The emulator's process id, for measuring what it and its function processes use."""
+        return self._ministack.pid
+
     def __enter__(self) -> DeployedStack:
         return self.up()
 

@@ -25,9 +25,13 @@ def simulator() -> Iterator[GatewaySimulator]:
         yield running
 
 
+# A sending code the stack paces at 2 messages per second (test_outbound.py).
+PACED_CODE = "15550000002"
+
+
 @pytest.fixture(scope="session")
 def local_stack(simulator: GatewaySimulator) -> Iterator[DeployedStack]:
-    with stack_on(simulator) as deployed:
+    with stack_on(simulator, overrides={"SendRateOverrides": f"{PACED_CODE}=2"}) as deployed:
         yield deployed
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -14,7 +15,7 @@ from devstack.stack import DeployedStack
 from gatewaysim import images
 from gatewaysim.http_api import ErrorRate, HttpFault
 from gatewaysim.simulator import GatewaySimulator
-from tests.system.conftest import eventually
+from tests.system.conftest import PACED_CODE, eventually
 
 pytestmark = pytest.mark.system
 
@@ -183,3 +184,33 @@ def _in_flight(stack: DeployedStack) -> bool:
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return any(int(value) for value in attributes.values())
+
+
+def test_a_burst_of_one_code_is_paced_so_a_gateway_enforcing_its_rate_never_throttles_it(
+    local_stack: DeployedStack, simulator: GatewaySimulator
+) -> None:
+    # Given a gateway that allows the code its configured 2 messages per second (two at once at most)
+    simulator.http_api.limit_rates({PACED_CODE: 2.0})
+    run = uuid.uuid4().hex[:8]
+    message_ids = [f"sys-paced-{run}-{n}" for n in range(5)]
+    try:
+        # When five of its jobs are put on the queue at once
+        for message_id in message_ids:
+            put_job(
+                local_stack,
+                {
+                    "messageId": message_id,
+                    "from": PACED_CODE,
+                    "to": [unique_number()],
+                    "text": "paced",
+                    "media": [{"url": "https://cdn.example.com/a.jpg"}],
+                },
+            )
+        # Then all five are sent (the last ones after waiting for their slots)
+        items = [eventually(functools.partial(finished, local_stack, m), timeout=60) for m in message_ids]
+    finally:
+        simulator.http_api.limit_rates(None)
+    assert [item["status"]["S"] for item in items] == ["sent"] * 5
+    # And the gateway refused none of them (sent at once, three would have been refused)
+    assert [r for r in simulator.http_api.rate_limited if dict(r.form).get("source") == PACED_CODE] == []
+    assert len([m for m in simulator.http_api.sent if m.source == PACED_CODE]) == 5

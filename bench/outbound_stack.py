@@ -1,0 +1,431 @@
+"""The outbound path on the local stack: end-to-end throughput, and each sending code's pace.
+
+One local stack (the template on ministack, ``LogLevel`` at the template's default, INFO) sends
+through the gateway simulator, which answers every request after 100 ms. Jobs are put on the
+outbound queue with the function's event source mapping disabled, then the mapping is enabled:
+the queue holds the whole burst when the function starts. Every send is timed where it lands,
+at the simulator.
+
+End to end (``outbound_end_to_end*``): jobs per second from the queue through the function to
+the simulator, with the template's concurrency (``OutboundMaximumConcurrency`` invocations of up
+to 10 sends each), for a code whose rate is no limit. The baseline is the simulator alone, driven
+by as many concurrent senders as the template allows sends in flight. What limits the figure is
+measured, not guessed: the CPU used by the emulator's process, by the function processes it
+runs, by this process (the simulator) and by the rest of the machine, from ``/proc``, over the
+steady part of the run; and the requests in flight at the gateway (Little's law: the measured
+rate times the gateway's fixed latency).
+
+Send rate (``send_rate_*``): a burst of ``BENCH_RATE_JOBS`` jobs (default 2,000) across three
+codes configured at 5, 10 and 20 messages per second (``SendRateOverrides``), in proportion to
+their rates and shuffled, while the simulator enforces the same rates per code (a token bucket
+holding one second of messages) and answers 429 above them. For each code the achieved rate over
+its steady part (its sends from the 10th to the 90th percentile; target within 10% of its rate,
+with the spread over 5 s windows), and the 429s the simulator returned (target 0). Every job must
+be sent and none dead-lettered for the figures to count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from devstack.gateway import gateway_overrides, install_gateway_credentials
+from devstack.stack import DeployedStack, LocalStack
+from gatewaysim.simulator import GatewaySimulator
+from tests.template import template
+
+LATENCY_MS = 100
+E2E_JOBS = int(os.environ.get("BENCH_E2E_JOBS", "1000"))
+RATE_JOBS = int(os.environ.get("BENCH_RATE_JOBS", "2000"))
+WARM_UP_JOBS = 60
+E2E_CODE = "15550001000"
+E2E_CODE_RATE = 1000.0  # the most SendRateOverrides allows: no limit at these volumes
+RATE_CODES = {"15550000005": 5.0, "15550000010": 10.0, "15550000020": 20.0}
+TOLERANCE = 0.10
+WINDOW_S = 5.0
+BATCH_SIZE = 10  # the template's BatchSize for OutboundFunction
+CONCURRENCY = int(template()["Parameters"]["OutboundMaximumConcurrency"]["Default"])
+SENDS_IN_FLIGHT = CONCURRENCY * BATCH_SIZE
+CORES = os.cpu_count() or 1
+TICKS = os.sysconf("SC_CLK_TCK")
+WAIT_LIMIT_S = 900.0
+POLL_S = 0.5
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------- CPU use
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process under ``root`` (from /proc: parent ids)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, pending = [], [root]
+    while pending:
+        children = parents.get(pending.pop(), [])
+        found += children
+        pending += children
+    return found
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is not None:
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent on anything but idle and I/O wait, all cores together, since boot."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / TICKS
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    at: float
+    emulator: float
+    functions: float
+    simulator: float
+    machine: float
+
+    @classmethod
+    def take(cls, emulator_pid: int) -> CpuSample:
+        return cls(
+            at=time.monotonic(),
+            emulator=cpu_seconds([emulator_pid]),
+            functions=cpu_seconds(descendants(emulator_pid)),
+            simulator=cpu_seconds([os.getpid()]),
+            machine=machine_busy_seconds(),
+        )
+
+
+class CpuRecorder:
+    """Samples CPU use every ``POLL_S`` while a run lasts (a daemon thread, stopped by ``stop()``)."""
+
+    def __init__(self, emulator_pid: int) -> None:
+        self._pid = emulator_pid
+        self.samples: list[CpuSample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="bench-cpu")
+
+    def __enter__(self) -> CpuRecorder:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append(CpuSample.take(self._pid))
+            self._stop.wait(POLL_S)
+
+    def between(self, start: float, end: float) -> dict[str, float]:
+        """Cores used by each part between two moments (the samples nearest inside them)."""
+        inside = [sample for sample in self.samples if start <= sample.at <= end]
+        if len(inside) < 2:
+            return {}
+        first, last = inside[0], inside[-1]
+        span = last.at - first.at
+        used = {
+            "emulator": (last.emulator - first.emulator) / span,
+            "functions": (last.functions - first.functions) / span,
+            "simulator": (last.simulator - first.simulator) / span,
+            "machine": (last.machine - first.machine) / span,
+        }
+        used["others"] = max(0.0, used["machine"] - used["emulator"] - used["functions"] - used["simulator"])
+        return used
+
+
+# ------------------------------------------------------------------------------------ the stack
+def outbound_mapping(stack: DeployedStack) -> str:
+    queue_name = stack.outputs["OutboundQueueUrl"].rsplit("/", 1)[1]
+    mappings = stack.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    (mapping,) = [m for m in mappings if m["EventSourceArn"].endswith(f":{queue_name}")]
+    return str(mapping["UUID"])
+
+
+def set_mapping(stack: DeployedStack, mapping: str, enabled: bool) -> None:
+    stack.client("lambda").update_event_source_mapping(UUID=mapping, Enabled=enabled)
+
+
+def job(code: str, number: int, run: str) -> dict[str, Any]:
+    return {
+        "messageId": f"bench-{run}-{number}",
+        "from": code,
+        "to": [f"+1310{number % 10_000_000:07d}"],
+        "text": "bench",
+        "media": [{"url": "https://cdn.example.com/a.jpg"}],
+    }
+
+
+def put_jobs(stack: DeployedStack, jobs: Sequence[dict[str, Any]]) -> None:
+    sqs, queue = stack.client("sqs"), stack.outputs["OutboundQueueUrl"]
+    for start in range(0, len(jobs), 10):
+        entries = [{"Id": str(n), "MessageBody": json.dumps(body)} for n, body in enumerate(jobs[start : start + 10])]
+        answer = sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+        if answer.get("Failed"):
+            raise RuntimeError(f"the queue refused jobs: {answer['Failed']}")
+
+
+def wait_for(condition: Callable[[], bool], what: str, limit_s: float = WAIT_LIMIT_S) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gave up waiting for {what} after {limit_s:.0f} s")
+        time.sleep(POLL_S)
+
+
+def dead_lettered(stack: DeployedStack) -> int:
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.outputs["OutboundDeadLetterQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def deliveries(stack: DeployedStack, run: str) -> list[int]:
+    """How many times each job of ``run`` was delivered (its ``MSG#`` item's ``attempts``)."""
+    dynamodb = stack.client("dynamodb")
+    counts: list[int] = []
+    request: dict[str, Any] = {
+        "TableName": stack.outputs["MessagesTableName"],
+        "FilterExpression": "begins_with(pk, :prefix)",
+        "ExpressionAttributeValues": {":prefix": {"S": f"MSG#bench-{run}-"}},
+        "ProjectionExpression": "attempts",
+    }
+    for _ in range(10_000):
+        page = dynamodb.scan(**request)
+        counts += [int(item["attempts"]["N"]) for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return counts
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    raise RuntimeError("the table scan did not end")
+
+
+def run_burst(
+    stack: DeployedStack, simulator: GatewaySimulator, mapping: str, jobs: Sequence[dict[str, Any]]
+) -> list[float]:
+    """Puts ``jobs`` on the queue with the mapping off, turns it on, waits for every send; their times."""
+    codes = {body["from"] for body in jobs}
+    set_mapping(stack, mapping, enabled=False)
+    time.sleep(2)  # a batch the poller took just before is finished
+    put_jobs(stack, jobs)
+    simulator.http_api.clear()
+    set_mapping(stack, mapping, enabled=True)
+
+    def landed() -> list[float]:
+        return [sent.time for sent in simulator.http_api.sent if sent.source in codes]
+
+    wait_for(lambda: len(landed()) >= len(jobs) or queue_empty(stack), f"{len(jobs)} sends")
+    return sorted(landed())
+
+
+def queue_empty(stack: DeployedStack) -> bool:
+    """Nothing left in the outbound queue, visible or not (every job sent, failed or dead-lettered)."""
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.outputs["OutboundQueueUrl"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0
+    )
+
+
+# ------------------------------------------------------------------------------------ the figures
+def steady(times: Sequence[float]) -> tuple[float, float, float]:
+    """(rate, lowest, highest): sends per second from the 10th to the 90th percentile of ``times``,
+    and the lowest and highest rate over consecutive 5 s windows inside that span."""
+    ordered = sorted(times)
+    low, high = ordered[len(ordered) // 10], ordered[(len(ordered) * 9) // 10]
+    inside = [t for t in ordered if low <= t <= high]
+    rate = (len(inside) - 1) / (high - low) if high > low else float("nan")
+    windows = []
+    start = low
+    while start + WINDOW_S <= high:
+        windows.append(sum(start <= t < start + WINDOW_S for t in inside) / WINDOW_S)
+        start += WINDOW_S
+    return rate, min(windows, default=rate), max(windows, default=rate)
+
+
+def gateway_alone(simulator: GatewaySimulator, count: int) -> float:
+    """Sends per second the simulator takes from ``SENDS_IN_FLIGHT`` concurrent senders."""
+    api = simulator.http_api
+    local = threading.local()
+
+    def send(number: int) -> None:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.trust_env = False  # the simulator's CA, whatever the environment says
+        answer = session.post(
+            api.messages_url,
+            data={
+                "source": "15550009999",
+                "destination": f"1310{number:07d}",
+                "messageText": "bench",
+                "mmsURL": "https://cdn.example.com/a.jpg",
+                "destinationFormat": "1",
+            },
+            auth=(simulator.api_key, simulator.api_secret),
+            verify=str(api.ca_file),
+            timeout=30,
+        )
+        answer.raise_for_status()
+
+    with ThreadPoolExecutor(max_workers=SENDS_IN_FLIGHT) as pool:
+        list(pool.map(send, range(SENDS_IN_FLIGHT)))  # connections opened
+        started = time.monotonic()
+        list(pool.map(send, range(count)))
+        elapsed = time.monotonic() - started
+    api.clear()
+    return count / elapsed
+
+
+def end_to_end(
+    stack: DeployedStack, simulator: GatewaySimulator, mapping: str, emulator_pid: int
+) -> tuple[float, list[str]]:
+    """The end-to-end rate, and its figures."""
+    baseline = gateway_alone(simulator, max(E2E_JOBS, 500))
+    progress(f"outbound stack: the simulator alone takes {baseline:.0f} sends/s; warming the functions")
+    run_burst(stack, simulator, mapping, [job(E2E_CODE, n, "warm") for n in range(WARM_UP_JOBS)])
+    progress(f"outbound stack: end to end, {E2E_JOBS} jobs")
+    with CpuRecorder(emulator_pid) as cpu:
+        times = run_burst(stack, simulator, mapping, [job(E2E_CODE, n, "e2e") for n in range(E2E_JOBS)])
+    rate, lowest, highest = steady(times)
+    used = cpu.between(times[len(times) // 10], times[(len(times) * 9) // 10])
+    lost = dead_lettered(stack)
+    in_flight = rate * LATENCY_MS / 1000
+    lines = [
+        f"outbound_end_to_end_gateway_alone: {baseline:.1f} jobs/s (1.00x gateway alone: {SENDS_IN_FLIGHT} "
+        f"concurrent senders straight to the simulator, {LATENCY_MS} ms each)",
+        f"outbound_end_to_end: {rate:.1f} jobs/s ({rate / baseline:.2f}x gateway alone; spread {lowest:.1f} to "
+        f"{highest:.1f} over {WINDOW_S:.0f} s windows; {len(times)} of {E2E_JOBS} sent, {lost} dead-lettered; "
+        f"OutboundMaximumConcurrency {CONCURRENCY} x {BATCH_SIZE}, gateway {LATENCY_MS} ms)",
+    ]
+    if not used:
+        return rate, [*lines, "outbound_end_to_end_limit: not measured (no CPU samples: the run was too short)"]
+    busy = used["machine"]
+    lines += [
+        f"outbound_end_to_end_cpu: {busy:.2f} cores busy ({busy / CORES:.2f}x the machine's {CORES}; emulator "
+        f"{used['emulator']:.2f}, function processes {used['functions']:.2f}, simulator {used['simulator']:.2f}, "
+        f"other processes {used['others']:.2f})",
+        f"outbound_end_to_end_cpu_per_job: {1000 * (busy - used['others']) / rate:.1f} ms (emulator "
+        f"{1000 * used['emulator'] / rate:.1f}, function processes {1000 * used['functions'] / rate:.1f}, "
+        f"simulator {1000 * used['simulator'] / rate:.1f})",
+        f"outbound_end_to_end_limit: {limit(used, in_flight)}",
+    ]
+    return rate, lines
+
+
+def limit(used: dict[str, float], in_flight: float) -> str:
+    """Which resource saturated, from what was measured."""
+    gateway = f"the gateway had {in_flight:.1f} requests in flight of the {SENDS_IN_FLIGHT} the concurrency allows"
+    if used["machine"] >= 0.9 * CORES:
+        share = used["machine"] - used["others"]
+        return (
+            f"CPU: the machine's {CORES} cores were {100 * used['machine'] / CORES:.0f}% busy, "
+            f"{share:.2f} cores of it the stack and the simulator; {gateway}"
+        )
+    if used["emulator"] >= 0.9:
+        return f"the emulator's one Python process ({used['emulator']:.2f} cores: one at most); {gateway}"
+    if in_flight >= 0.9 * SENDS_IN_FLIGHT:
+        return f"concurrency: {gateway}"
+    return f"neither CPU ({used['machine']:.2f} of {CORES} cores) nor concurrency saturated; {gateway}"
+
+
+def send_rates(stack: DeployedStack, simulator: GatewaySimulator, mapping: str, capacity: float) -> list[str]:
+    """The pace of each code; ``capacity``: the end-to-end rate measured before, for comparison."""
+    total = sum(RATE_CODES.values())
+    jobs = [
+        job(code, number, f"rate-{code}")
+        for code, rate in RATE_CODES.items()
+        for number in range(round(RATE_JOBS * rate / total))
+    ]
+    random.Random(11).shuffle(jobs)
+    simulator.http_api.limit_rates(RATE_CODES, burst_s=1.0)
+    progress(f"outbound stack: {len(jobs)} jobs over codes at {', '.join(f'{r:g}' for r in RATE_CODES.values())}/s")
+    try:
+        times = run_burst(stack, simulator, mapping, jobs)
+        refused = [r for r in simulator.http_api.rate_limited if dict(r.form).get("source") in RATE_CODES]
+        sent = {code: [s.time for s in simulator.http_api.sent if s.source == code] for code in RATE_CODES}
+    finally:
+        simulator.http_api.limit_rates(None)
+    lines = []
+    for code, configured in RATE_CODES.items():
+        rate, lowest, highest = steady(sent[code])
+        met = abs(rate / configured - 1) <= TOLERANCE
+        lines.append(
+            f"send_rate_{configured:g}_mps: {rate:.2f} msg/s ({rate / configured:.2f}x its rate; spread "
+            f"{lowest:.2f} to {highest:.2f} over {WINDOW_S:.0f} s windows; {len(sent[code])} sent; target within "
+            f"±{100 * TOLERANCE:.0f}%: {'met' if met else 'NOT MET'})"
+        )
+    overall, _, _ = steady(times)
+    lines.append(
+        f"send_rate_all_codes: {overall:.2f} msg/s ({overall / total:.2f}x the {total:g} the rates add up to; "
+        f"the stack's end-to-end capacity measured above: {capacity:.1f} jobs/s)"
+    )
+    counts = [n for code in RATE_CODES for n in deliveries(stack, f"rate-{code}")]
+    lost = dead_lettered(stack)
+    lines += [
+        f"send_rate_gateway_429s: {len(refused)} answers (the simulator enforcing the same rates, a second of "
+        f"burst; target 0: {'met' if not refused else 'NOT MET'})",
+        f"send_rate_jobs_sent: {len(times)} jobs ({len(times) / len(jobs):.2f}x the {len(jobs)} put; "
+        f"{sum(n > 1 for n in counts)} waited in the queue; deliveries per job: median "
+        f"{statistics.median(counts) if counts else 0:g}, at most {max(counts, default=0)}; {lost} dead-lettered)",
+    ]
+    return lines
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    overrides = {
+        "LogLevel": "INFO",  # the template's default (the local stack's samconfig says DEBUG)
+        "SendRateOverrides": ",".join(
+            f"{code}={rate:g}" for code, rate in {**RATE_CODES, E2E_CODE: E2E_CODE_RATE}.items()
+        ),
+    }
+    with GatewaySimulator() as simulator:
+        simulator.http_api.latency_ms = LATENCY_MS
+        local = LocalStack(extra_overrides={**gateway_overrides(simulator), **overrides})
+        stack = local.up(progress=progress)
+        try:
+            install_gateway_credentials(stack, simulator)
+            mapping = outbound_mapping(stack)
+            capacity, lines = end_to_end(stack, simulator, mapping, local.emulator_pid)
+            lines += send_rates(stack, simulator, mapping, capacity)
+        finally:
+            local.down()
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
