@@ -50,10 +50,19 @@ def free_port() -> int:
 
 
 class Ministack:
-    """One emulator process: ``start()`` waits until it is healthy, ``stop()`` removes every trace."""
+    """One emulator process: ``start()`` waits until it is healthy, ``stop()`` removes every trace.
 
-    def __init__(self, executable: Path) -> None:
+    ``extra_env`` is added to the emulator's environment (which its functions inherit): the
+    reliability runs point the functions' DynamoDB and S3 clients at a fault-injecting proxy with
+    ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_S3``. ``persist`` keeps the emulator's state
+    in its state folder across ``restart()`` (ministack saves it on a graceful stop and loads it
+    at start: ``PERSIST_STATE``, ``S3_PERSIST``).
+    """
+
+    def __init__(self, executable: Path, extra_env: dict[str, str] | None = None, persist: bool = False) -> None:
         self._executable = executable
+        self._extra_env = dict(extra_env or {})
+        self._persist = persist
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._certificate: ServerCertificate | None = None
@@ -69,6 +78,22 @@ class Ministack:
         if self._certificate is None:
             raise MinistackError("ministack is not running")
         return self._certificate.ca_file
+
+    @property
+    def certificate(self) -> ServerCertificate:
+        """The emulator's server certificate, key and CA (a local proxy in front of it may serve the
+        same certificate, which the functions already trust)."""
+        if self._certificate is None:
+            raise MinistackError("ministack is not running")
+        return self._certificate
+
+    @property
+    def pid(self) -> int:
+        """The emulator's process id, also its process group's and session's: the function
+        processes it spawns are in that session."""
+        if self._process is None:
+            raise MinistackError("ministack is not running")
+        return self._process.pid
 
     @property
     def workdir(self) -> Path:
@@ -121,6 +146,9 @@ class Ministack:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        if self._persist:
+            env.update({"PERSIST_STATE": "1", "S3_PERSIST": "1", "S3_DATA_DIR": str(self.workdir / "s3")})
+        env.update(self._extra_env)
         log = (self.workdir / "ministack.log").open("ab")
         self._process = subprocess.Popen(
             [str(self._executable)],
@@ -147,6 +175,17 @@ class Ministack:
                     return True
             time.sleep(0.2)
         return False
+
+    def restart(self) -> None:
+        """Stops the emulator gracefully (it saves its state when ``persist``) and starts it again on
+        the same port, with the same state folder and certificate; its function processes die with it."""
+        if self._process is None:
+            raise MinistackError("ministack is not running")
+        self._terminate()
+        self._spawn()
+        if not self._wait_healthy():
+            raise MinistackError(f"ministack did not come back after a restart; log tail:\n{self.log_tail()}")
+        logger.info("ministack restarted on %s", self.endpoint)
 
     def log_tail(self, lines: int = 40) -> str:
         if self._workdir is None:
