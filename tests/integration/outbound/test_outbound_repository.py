@@ -62,6 +62,37 @@ def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: Dyn
     assert get(dynamodb, f"TX#{GUIDS[1]}", "TX")["to"] == {"S": "+13105551414"}
 
 
+def test_a_job_whose_send_was_recorded_is_not_queued_again_and_its_send_comes_back(
+    dynamodb: DynamoDBClient,
+) -> None:
+    # Given a group sent and recorded (one recipient refused)
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    assert repository.job_queued("m-1", {}, "mm4", NOW) is None
+    result = SendResult(
+        "mm4",
+        (
+            RecipientResult("+13105551212", GUIDS[0]),
+            RecipientResult("+13105551313", None, refused=True, code="smtp_550"),
+            RecipientResult("+13105551414", GUIDS[1]),
+        ),
+    )
+    repository.job_sent(MESSAGE, result, NOW)
+    before = get(dynamodb, "MSG#m-1", "MSG")
+    # When the job is taken from the queue again
+    recorded = repository.job_queued("m-1", {}, "mm4", NOW + timedelta(minutes=1))
+    # Then the send comes back as recorded and the item is unchanged (still sent, one attempt)
+    assert recorded == result
+    assert get(dynamodb, "MSG#m-1", "MSG") == before
+
+
+def test_a_job_that_failed_or_waits_for_a_retry_is_queued_again(dynamodb: DynamoDBClient) -> None:
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    repository.job_queued("m-1", {}, "https", NOW)
+    repository.job_failed("m-1", "media_not_found", "no such S3 object", NOW)
+    assert repository.job_queued("m-1", {}, "https", NOW) is None
+    assert get(dynamodb, "MSG#m-1", "MSG")["status"] == {"S": "queued"}
+
+
 def test_a_receipt_that_arrived_first_is_not_regressed_by_the_sender(dynamodb: DynamoDBClient) -> None:
     # Given a delivery receipt already recorded for the transaction (it raced ahead of the sender)
     dynamodb.put_item(

@@ -28,9 +28,14 @@ class FakeJobRecords:
     requests: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     fail_sent_write: MmsRelayError | None = None
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None:
+    def job_queued(
+        self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime
+    ) -> SendResult | None:
+        if self.statuses.get(message_id, [""])[-1] == "sent":
+            return self.sent[message_id]
         self.requests[message_id] = request
         self.statuses.setdefault(message_id, []).append("queued")
+        return None
 
     def job_sending(self, message_id: str, at: datetime) -> None:
         self.statuses[message_id].append("sending")

@@ -135,6 +135,21 @@ def test_once_the_gateway_accepted_a_failed_write_does_not_cause_a_resend() -> N
     assert metrics.counts == {"MessagesSent": 1, "MessagesSentOverHttps": 1, "SentRecordFailed": 1}
 
 
+def test_a_job_delivered_again_after_its_send_was_recorded_is_not_sent_again() -> None:
+    # Given a job sent and recorded, whose process died before the delivery was completed
+    send, records, metrics = use_case()
+    first = FakeGateway()
+    outcome = send(job(), "order-1234-shipped", first)
+    # When SQS delivers it again
+    again = FakeGateway()
+    repeated = send(job(), "order-1234-shipped", again)
+    # Then the gateway is not called, the recorded send comes back, and nothing more is written
+    assert again.sent == []
+    assert repeated == outcome
+    assert records.statuses["order-1234-shipped"] == ["queued", "sending", "sent"]
+    assert metrics.counts == {"MessagesSent": 1, "MessagesSentOverHttps": 1}
+
+
 def test_a_number_that_cannot_be_normalised_fails_the_job() -> None:
     send, _, _ = use_case()
     outcome = send(job(sender="+1 (222) 333-4444-5555-6666"), "m-4", FakeGateway())

@@ -23,7 +23,11 @@ Sender = Callable[[Transport, OutboundMessage], SendResult]
 class JobRecords(Protocol):
     """The repository's job methods (``mmsrelay.storage.outbound.OutboundRepository``)."""
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None: ...
+    def job_queued(
+        self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime
+    ) -> SendResult | None:
+        """Marks the job queued for an attempt (None), unless it was sent already: then the recorded send."""
+        ...
 
     def job_sending(self, message_id: str, at: datetime) -> None: ...
 
@@ -69,9 +73,15 @@ class SendOutboundJob:
 
     def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]:
         log = {"message_id": message_id, "recipients": len(job.to), "attachments": len(job.media)}
-        self._repository.job_queued(
+        recorded = self._repository.job_queued(
             message_id, job.model_dump(by_alias=True, exclude_none=True), job.transport, self._clock()
         )
+        if recorded is not None:
+            # Sent and recorded, but the delivery was not completed (the process died after the
+            # record): the gateway has it, so it is not sent again. The window for a duplicate
+            # ends at the record (docs/architecture.md).
+            logger.warning("job already sent, not sent again", extra={**log, "transport": recorded.transport})
+            return _sent_outcome(recorded)
         try:
             transport = choose_transport(job)
             message = OutboundMessage(
@@ -105,13 +115,7 @@ class SendOutboundJob:
         ]
         logger.info("outbound message sent", extra={**log, "transport": transport, "results": summary})
         self._record_sent(message, result)
-        return {
-            "status": "sent",
-            "transport": transport,
-            "recipients": [
-                {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code} for r in result.recipients
-            ],
-        }
+        return _sent_outcome(result)
 
     def _record_sent(self, message: OutboundMessage, result: SendResult) -> None:
         # The gateway has the message: failing now would make SQS resend it. A write that fails
@@ -140,3 +144,14 @@ class SendOutboundJob:
             return to_e164(raw, self._country_code)
         except InvalidPhoneNumber:
             raise PermanentSendError("invalid_number", "not a phone number or short code") from None
+
+
+def _sent_outcome(result: SendResult) -> dict[str, Any]:
+    """What the idempotency record keeps of a send (and a repeat of the job returns)."""
+    return {
+        "status": "sent",
+        "transport": result.transport,
+        "recipients": [
+            {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code} for r in result.recipients
+        ],
+    }

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from mmsrelay.domain.clock import iso_time
 from mmsrelay.domain.history import StatusEvent
-from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, Transport
 from mmsrelay.domain.status import RANK
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
-from mmsrelay.storage.errors import dynamodb_call
+from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 from mmsrelay.storage.items import (
     history_entry,
     message_key,
@@ -74,37 +74,48 @@ class OutboundRepository:
             },
         )
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> None:
-        """The job was taken from the queue (again, on a retry: attempts counts them).
+    def job_queued(
+        self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime
+    ) -> SendResult | None:
+        """The job was taken from the queue (again, on a retry: attempts counts them); None.
 
-        ``transport`` is the one the job asked for, ``auto`` included.
+        ``transport`` is the one the job asked for, ``auto`` included. When the item says the job
+        was sent already (its process died after recording the send, before the delivery could be
+        completed), nothing is written and the send as recorded comes back, in the same call.
         """
-        dynamodb_call(
-            self._client.update_item,
-            TableName=self._table,
-            Key=message_key(message_id),
-            UpdateExpression=(
-                "SET entity = :message, direction = :outbound, messageId = :id,"
-                " #request = if_not_exists(#request, :request), transport = :transport,"
-                " #status = :queued, statusAt = :at, createdAt = if_not_exists(createdAt, :at),"
-                " expiresAt = :expires, history = list_append(if_not_exists(history, :empty), :event)"
-                " ADD attempts :one"
-            ),
-            ExpressionAttributeNames={"#status": "status", "#request": "request"},
-            ExpressionAttributeValues={
-                ":message": {"S": "message"},
-                ":outbound": {"S": "outbound"},
-                ":id": {"S": message_id},
-                ":request": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True)},
-                ":transport": {"S": transport},
-                ":queued": {"S": "queued"},
-                ":at": {"S": iso_time(at)},
-                ":expires": {"N": self._expires(at)},
-                ":empty": {"L": []},
-                ":event": {"L": [_event("queued", at)]},
-                ":one": {"N": "1"},
-            },
-        )
+        try:
+            dynamodb_call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=message_key(message_id),
+                UpdateExpression=(
+                    "SET entity = :message, direction = :outbound, messageId = :id,"
+                    " #request = if_not_exists(#request, :request), transport = :transport,"
+                    " #status = :queued, statusAt = :at, createdAt = if_not_exists(createdAt, :at),"
+                    " expiresAt = :expires, history = list_append(if_not_exists(history, :empty), :event)"
+                    " ADD attempts :one"
+                ),
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :sent",
+                ExpressionAttributeNames={"#status": "status", "#request": "request"},
+                ExpressionAttributeValues={
+                    ":message": {"S": "message"},
+                    ":outbound": {"S": "outbound"},
+                    ":id": {"S": message_id},
+                    ":request": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True)},
+                    ":transport": {"S": transport},
+                    ":queued": {"S": "queued"},
+                    ":at": {"S": iso_time(at)},
+                    ":expires": {"N": self._expires(at)},
+                    ":empty": {"L": []},
+                    ":event": {"L": [_event("queued", at)]},
+                    ":one": {"N": "1"},
+                    ":sent": {"S": "sent"},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as refused:
+            return recorded_send(refused.item)
+        return None
 
     def job_sending(self, message_id: str, at: datetime) -> None:
         self._set_status(message_id, "sending", at)
@@ -252,3 +263,20 @@ class OutboundRepository:
 
     def _expires(self, at: datetime) -> str:
         return str(int((at + self._retention).timestamp()))
+
+
+def recorded_send(item: Mapping[str, Any]) -> SendResult:
+    """The send a ``MSG#`` item recorded: its transport and each recipient's GUID or refusal."""
+    transport: Transport = "mm4" if item.get("sentOver", {}).get("S") == "mm4" else "https"
+    recipients = []
+    for entry in item.get("recipients", {}).get("L", []):
+        recipient = entry.get("M", {})
+        recipients.append(
+            RecipientResult(
+                recipient=recipient.get("number", {}).get("S", ""),
+                transaction_guid=recipient.get("transactionGuid", {}).get("S"),
+                refused=recipient.get("status", {}).get("S") == "refused",
+                code=recipient.get("code", {}).get("S"),
+            )
+        )
+    return SendResult(transport, tuple(recipients))
