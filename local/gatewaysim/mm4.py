@@ -507,7 +507,8 @@ class _Mm4Handler:
         self._state.record_transaction(transaction)
         hook = self._state.on_accepted
         if hook is not None and transaction.accepted:
-            hook(transaction, _peer_address(session.peer))
+            # In a worker thread: only this session waits for the hook, the others are served meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, hook, transaction, _peer_address(session.peer))
         if reply is None:
             smtp.abort()
             await asyncio.sleep(self._state.max_wait_s)  # connection_lost cancels this at once
@@ -777,8 +778,8 @@ class Mm4Endpoint(Component):
 
     @property
     def on_accepted(self) -> Mm4AcceptedHook | None:
-        """Called (in the server's event loop) with each accepted DATA and the client's (host, port),
-        before the reply is written. None: no hook."""
+        """Called (in a worker thread, while only this session waits) with each accepted DATA and the
+        client's (host, port), before the reply is written. None: no hook."""
         return self._state.on_accepted
 
     @on_accepted.setter
