@@ -15,6 +15,7 @@ from functions.mm4_reports import app as mm4_reports_app
 from mmsrelay import aws as clients
 from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
+from mmsrelay.receipts.apply import ReportAwaitsItsSend
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository
 from mmsrelay.wiring import receipts as wiring
@@ -89,8 +90,21 @@ def test_the_sample_event_reads_the_sample_object(deployed: tuple[Any, Any]) -> 
     key = event["Records"][0]["s3"]["object"]["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=(EVENTS / "mm4_report_stored.eml").read_bytes())
     assert event["Records"][0]["s3"]["object"]["size"] == len((EVENTS / "mm4_report_stored.eml").read_bytes())
-    # The sample names no message this table knows: read, parsed, answered as unmatched
-    assert invoke(event) == ["unmatched"]
+    # The sample names a forward this table has no send for yet: read, parsed, and raised, so
+    # that Lambda tries it again (a report that came before its send was recorded is not lost)
+    with pytest.raises(ReportAwaitsItsSend):
+        invoke(event)
+
+
+def test_a_report_stored_before_its_send_was_recorded_applies_when_lambda_retries(deployed: tuple[Any, Any]) -> None:
+    dynamodb, s3 = deployed
+    ours = f"<{mm4_message_key('demo-group-photos')}@mmsc.aerialink.net>"
+    event = stored_report(s3, "mm4-reports/early", (SAMPLE_MESSAGE_ID, ours))
+    with pytest.raises(ReportAwaitsItsSend):
+        invoke(event)
+    sent_over_mm4(dynamodb)
+    assert invoke(event) == ["advanced"]
+    assert status_of(dynamodb) == "delivered"
 
 
 def test_an_encoded_key_is_read_decoded(deployed: tuple[Any, Any]) -> None:

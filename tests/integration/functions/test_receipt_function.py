@@ -127,9 +127,30 @@ def test_an_mm4_report_naming_the_gateways_transaction_guid_moves_that_transacti
     assert status_of(deployed, guid) == "delivered"
 
 
-def test_an_mm4_report_for_an_unknown_message_is_answered_but_matches_nothing(deployed: Any) -> None:
-    code, body = post("dlr_mm4_delivery_report.json")
-    assert (code, body["status"]) == (200, "unmatched")
+def test_an_mm4_report_naming_a_forward_not_recorded_yet_is_asked_for_again_then_applied(deployed: Any) -> None:
+    # Given a report naming our forward's Message-ID, posted before its send is recorded
+    event = load_event("dlr_mm4_delivery_report.json")
+    ours = f"<{mm4_message_key('demo-group-photos')}@mmsc.aerialink.net>"
+    event["body"] = event["body"].replace("<3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b@mmsc.aerialink.net>", ours)
+    # When the gateway posts it, Then it is answered 503 with Retry-After (a 200 would lose it)
+    early = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (early["statusCode"], early["headers"]["Retry-After"]) == (503, "30")
+    # And once the send is recorded, the gateway's next post applies it
+    sent(deployed, GUID, ("+13105550201",), "mm4", datetime.now(UTC))
+    again = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (again["statusCode"], json.loads(again["body"])["status"]) == (200, "advanced")
+    assert status_of(deployed) == "delivered"
+
+
+def test_an_mm4_report_naming_a_message_id_we_never_make_is_answered_but_matches_nothing(deployed: Any) -> None:
+    code, _ = post("dlr_mm4_delivery_report.json")
+    assert code == 503  # the sample names a key of our forwards' shape that no send carries yet
+    event = load_event("dlr_mm4_delivery_report.json")
+    event["body"] = event["body"].replace(
+        "<3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b@mmsc.aerialink.net>", "<dr-elsewhere-17@mmsc.aerialink.net>"
+    )
+    answer = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (answer["statusCode"], json.loads(answer["body"])["status"]) == (200, "unmatched")
 
 
 def test_the_sweep_moves_overdue_sends_to_no_receipt(deployed: Any) -> None:
