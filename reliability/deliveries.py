@@ -42,13 +42,22 @@ def is_retryable(status: int | None) -> bool:
     return status is None or status == 429 or status >= 500
 
 
-def deliver(key: str, post: Callable[[], MoResult], stored: Callable[[], bool], attempts: int = 40) -> Delivery:
-    """Posts until a 2xx (at most ``attempts`` times, waiting 0.5 s doubling up to 4 s between)."""
+def deliver(
+    key: str,
+    post: Callable[[], MoResult],
+    stored: Callable[[], bool],
+    attempts: int = 40,
+    after_first: Callable[[], object] | None = None,
+) -> Delivery:
+    """Posts until a 2xx (at most ``attempts`` times, waiting 0.5 s doubling up to 4 s between);
+    ``after_first`` is called once the first answer came."""
     delivery = Delivery(key)
     for attempt in range(attempts):
         result = post()
         delivery.statuses.append(result.status_code)
         delivery.bodies.append(result.body[:200])
+        if attempt == 0 and after_first is not None:
+            after_first()
         if result.ok:
             delivery.stored_at_2xx = stored()
             return delivery

@@ -40,14 +40,16 @@ def test_soak_every_job_ends_and_none_is_sent_twice(local_stack: DeployedStack, 
 def test_mos_posted_three_times_at_once_are_stored_once_with_their_media(
     local_stack: DeployedStack, simulator: GatewaySimulator
 ) -> None:
-    report = mo_duplicates.run(local_stack, simulator, mo_duplicates.MoDuplicatesConfig(mos=16, settle_timeout_s=120.0))
+    report = mo_duplicates.run(local_stack, simulator, mo_duplicates.MoDuplicatesConfig(mos=12, settle_timeout_s=120.0))
     assert_met(report)
 
 
 def test_receipts_shuffled_duplicated_early_and_late_end_in_the_right_status(
     local_stack: DeployedStack, simulator: GatewaySimulator
 ) -> None:
-    report = receipt_chaos.run(local_stack, simulator, receipt_chaos.ChaosConfig(messages=20, send_timeout_s=180.0))
+    # seed 61: all five stories, and early MM4 reports naming our forward's Message-ID among them
+    config = receipt_chaos.ChaosConfig(messages=20, seed=61, send_timeout_s=180.0)
+    report = receipt_chaos.run(local_stack, simulator, config)
     assert_met(report)
 
 
@@ -56,7 +58,7 @@ def test_crashes_lose_no_job_and_duplicate_only_in_the_window(
     stack_with_faults: tuple[DeployedStack, AwsFaultProxy, GatewaySimulator],
 ) -> None:
     stack, proxy, simulator = stack_with_faults
-    config = crashes.CrashConfig(jobs=24, kills_per_point=1, put_per_second=12.0, drain_timeout_s=240.0)
+    config = crashes.CrashConfig(jobs=20, kills_per_point=1, put_per_second=12.0, drain_timeout_s=240.0)
     report = crashes.run(stack, simulator, proxy, config)
     assert_met(report)
 
@@ -66,6 +68,6 @@ def test_dynamodb_and_s3_outages_lose_nothing_and_never_answer_2xx_unstored(
     stack_with_faults: tuple[DeployedStack, AwsFaultProxy, GatewaySimulator],
 ) -> None:
     stack, proxy, simulator = stack_with_faults
-    config = outages.OutageConfig(window_s=6.0, gap_s=4.0, mos_per_s=1.0, jobs_per_s=1.0, settle_timeout_s=240.0)
+    config = outages.OutageConfig(window_s=5.0, gap_s=3.0, mos_per_s=1.0, jobs_per_s=1.0, settle_timeout_s=240.0)
     report = outages.run(stack, simulator, proxy, config)
     assert_met(report)
