@@ -164,7 +164,9 @@ class GatewayView:
     """What the simulator received for one job."""
 
     attempts: int = 0  # HTTPS submissions and MM4 DATA
-    faults: int = 0  # of those, answered with an injected fault (or a 4xx/5xx, or no answer)
+    faults: int = 0  # of those, answered with an injected (transient) fault
+    refusals: int = 0  # of those, refused for good by the gateway (not a fault it was told to inject)
+    fault_kinds: Counter[str] = field(default_factory=Counter)
     accepted: list[Send] = field(default_factory=list)  # oldest first
 
     @property
@@ -193,9 +195,13 @@ def _https_views(simulator: GatewaySimulator, owner: dict[str, str], views: dict
         message_id = owner.get(dict(request.form).get("destination", ""))
         if message_id is None:
             continue
-        views[message_id].attempts += 1
-        if request.fault is not None or request.status is None or request.status >= 400:
-            views[message_id].faults += 1
+        view = views[message_id]
+        view.attempts += 1
+        if request.fault is not None:
+            view.faults += 1
+            view.fault_kinds[f"https {request.error_code or request.fault}"] += 1
+        elif request.status is not None and request.status >= 400:
+            view.refusals += 1
     arrivals = {request.transaction_guid: request.time for request in simulator.http_api.requests}
     for sent in simulator.http_api.sent:
         message_id = owner.get(sent.destination)
@@ -217,6 +223,7 @@ def _mm4_views(simulator: GatewaySimulator, owner: dict[str, str], views: dict[s
             view.accepted.append(Send(transaction.time - MM4_DATA_SLACK_S, transaction.time, guids))
         else:
             view.faults += 1
+            view.fault_kinds[f"mm4 {transaction.reply_code or 'drop'}"] += 1
 
 
 # --------------------------------------------------------------------------------- in the table

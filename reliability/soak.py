@@ -104,6 +104,8 @@ def _run(stack: DeployedStack, simulator: GatewaySimulator, config: SoakConfig) 
     found = jobs.results(stack, batch, dead_letters)
     views = jobs.gateway_views(simulator, batch)
     figures(report, found, views, drained)
+    refused = sum(1 for connection in simulator.mm4.connections if connection.refused)
+    report.add("mm4_connections_refused", refused, "connections", "greeted with 421 and closed")
     return report
 
 
@@ -132,7 +134,18 @@ def figures(report: Report, found: list[jobs.JobResult], views: dict[str, jobs.G
     kinds = Counter(result.job.kind for result in found)
     report.add("jobs", count, "jobs", ", ".join(f"{kinds[k]} {k}" for k in ("https", "mm4", "mm4_group")))
     report.add("gateway_attempts", attempts, "attempts", f"{ratio(attempts, count)} jobs")
-    report.add("gateway_faults", faults, "faults", f"{share(faults, attempts)} of attempts")
+    kinds_of_fault: Counter[str] = Counter()
+    for view in views.values():
+        kinds_of_fault.update(view.fault_kinds)
+    refusals = sum(view.refusals for view in views.values())
+    report.add("gateway_faults", faults, "faults", f"{share(faults, attempts)} of attempts, transient")
+    report.add(
+        "gateway_fault_kinds",
+        len(kinds_of_fault),
+        "kinds",
+        ", ".join(f"{k}: {n}" for k, n in sorted(kinds_of_fault.items())),
+    )
+    report.add("gateway_refusals", refusals, "refusals", "for good (E200002; MM4's 550 to MAIL comes before DATA)")
     report.add(
         "deliveries", deliveries, "deliveries", f"{ratio(deliveries, count)} jobs; SQS deliveries to the function"
     )
