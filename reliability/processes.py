@@ -62,7 +62,41 @@ def pid_holding(local_port: int, session: int) -> int:
                     with contextlib.suppress(OSError):
                         if os.readlink(descriptor) == target:
                             return int(entry.name)
-    raise ProcessNotFound(f"no process of session {session} holds a socket on local port {local_port}")
+    raise ProcessNotFound(
+        f"no process of session {session} holds a socket on local port {local_port} (inode {inode}; holders:"
+        f" {_holders(inode) if inode else '-'})"
+    )
+
+
+def _holders(inode: str) -> list[tuple[int, int | None]]:
+    """(pid, session) of every process holding socket ``inode`` (diagnostics)."""
+    target = f"socket:[{inode}]"
+    found = []
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if any(os.readlink(fd) == target for fd in (entry / "fd").iterdir()):
+                    found.append((int(entry.name), _session_of(int(entry.name))))
+    return found
+
+
+def local_ports(pid: int) -> frozenset[int]:
+    """The local ports of the established TCP connections ``pid`` holds (its side of each)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for descriptor in (PROC / str(pid) / "fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(descriptor)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    ports = set()
+    for table in ("net/tcp", "net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in (PROC / table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if len(fields) > 9 and fields[9] in inodes and fields[3] == ESTABLISHED:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return frozenset(ports)
 
 
 def kill_now(pid: int) -> None:
@@ -85,8 +119,10 @@ def _state_of(pid: int) -> str | None:
         return None
 
 
-def kill_client_of(peer: tuple[str, int], session: int) -> int:
-    """Kills the emulator's process that is the client at ``peer`` (its side of a connection to us)."""
+def kill_client_of(peer: tuple[str, int], session: int) -> tuple[int, frozenset[int]]:
+    """Kills the emulator's process that is the client at ``peer`` (its side of a connection to us);
+    its pid and the local ports of the connections it held when it died."""
     pid = pid_holding(peer[1], session)
+    ports = local_ports(pid)
     kill_now(pid)
-    return pid
+    return pid, ports
