@@ -39,6 +39,7 @@ SCHEDULE: tuple[tuple[Service, Fault], ...] = (
     ("s3", "throttle"),
 )
 WEBHOOK_TIMEOUT_S = 60.0
+WARM_UP_LIMIT_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Traffic:
         self._credentials = credentials
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="gateway-post")
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self.mo_posts: list[Future[deliveries.Delivery]] = []
         self.receipt_posts: list[Future[deliveries.Delivery]] = []
         self.mos: list[MoMessage] = []
@@ -91,7 +92,7 @@ class Traffic:
         url = self._simulator.media.add(f"outage-{index}.png", images.png(16 + index % 16, 16), "image/png")
         number = self._numbers.number().lstrip("+")
         mo = MoMessage(source=number, attachments=[url], message_text=f"outage {index}")
-        with self._lock:
+        with self.lock:
             self.mos.append(mo)
 
         def post() -> deliveries.Delivery:
@@ -101,11 +102,11 @@ class Traffic:
                 lambda: stackio.transaction_item(self._stack, mo.transaction_guid) is not None,
             )
 
-        with self._lock:
+        with self.lock:
             self.mo_posts.append(self._pool.submit(post))
 
     def post_receipt(self, guid: str) -> None:
-        with self._lock:
+        with self.lock:
             if guid in self.receipted:
                 return
             self.receipted.add(guid)
@@ -116,7 +117,7 @@ class Traffic:
                 guid, lambda: self._sender("receipt").send(receipt), lambda: _has_state(self._stack, guid, "DELIVRD")
             )
 
-        with self._lock:
+        with self.lock:
             self.receipt_posts.append(self._pool.submit(post))
 
 
@@ -137,13 +138,17 @@ def _run(stack: DeployedStack, simulator: GatewaySimulator, proxy: AwsFaultProxy
     traffic = Traffic(stack, simulator, stack.webhook_credentials())
     all_jobs: list[jobs.Job] = []
     dead_letters = stackio.DeadLetters(stack, [])
-    faults = threading.Thread(target=_switch_faults, args=(proxy, config), name="fault-schedule", daemon=True)
+    warm = threading.Event()
+    faults = threading.Thread(target=_switch_faults, args=(proxy, config, warm), name="fault-schedule", daemon=True)
     started = time.monotonic()
     faults.start()
     try:
         tick, index = 0.0, 0
-        while time.monotonic() - started < config.traffic_s:
+        while faults.is_alive() and time.monotonic() - started < config.traffic_s + WARM_UP_LIMIT_S:
             index += 1
+            if not warm.is_set() and _warm(traffic, all_jobs, stack):
+                stackio.progress("outages: every function has answered; the faults begin")
+                warm.set()
             if _due(index, config.mos_per_s):
                 traffic.post_mo(index)
             if _due(index, config.jobs_per_s):
@@ -154,7 +159,7 @@ def _run(stack: DeployedStack, simulator: GatewaySimulator, proxy: AwsFaultProxy
                 _receipts_for_sent(stack, traffic, all_jobs)
             tick += 0.25
             time.sleep(max(0.0, started + tick - time.monotonic()))
-        faults.join(config.window_s + config.gap_s)
+        faults.join(config.gap_s + 1.0)
         stackio.progress(f"outages: traffic over ({len(traffic.mos)} MOs, {len(all_jobs)} jobs); settling")
         _settle(stack, traffic, all_jobs, dead_letters, config)
     finally:
@@ -170,7 +175,18 @@ def _due(index: int, per_second: float) -> bool:
     return int(index * per_second / 4) != int((index - 1) * per_second / 4)
 
 
-def _switch_faults(proxy: AwsFaultProxy, config: OutageConfig) -> None:
+def _warm(traffic: Traffic, all_jobs: list[jobs.Job], stack: DeployedStack) -> bool:
+    """Whether the functions have started: the first posters' MOs answered, a job and a receipt done
+    (cold starts of several function processes at once take tens of seconds on two cores; a fault
+    window spent waiting for them would test nothing)."""
+    with traffic.lock:
+        posts = list(traffic.mo_posts[:8]) + list(traffic.receipt_posts[:4])
+    mos_done = len(posts) >= 12 and all(future.done() for future in posts)
+    return mos_done and bool(all_jobs)
+
+
+def _switch_faults(proxy: AwsFaultProxy, config: OutageConfig, warm: threading.Event) -> None:
+    warm.wait(WARM_UP_LIMIT_S)
     for service, fault in SCHEDULE:
         time.sleep(config.gap_s)
         stackio.progress(f"outages: {service} {fault} for {config.window_s:.0f}s")
@@ -178,6 +194,7 @@ def _switch_faults(proxy: AwsFaultProxy, config: OutageConfig) -> None:
         time.sleep(config.window_s)
         proxy.set_fault(service, "pass")
         stackio.progress(f"outages: {service} back")
+    time.sleep(config.gap_s)  # traffic goes on a while after the last fault
 
 
 def _receipts_for_sent(stack: DeployedStack, traffic: Traffic, all_jobs: list[jobs.Job]) -> None:
