@@ -26,7 +26,7 @@ MM4_STATES = ("Retrieved",)
 
 
 class ReceiptPoster:
-    """A daemon thread posting receipts for what the simulator accepted; ``stop()`` ends it."""
+    """A daemon thread posting receipts for what the simulator accepts while it runs; ``stop()`` ends it."""
 
     def __init__(self, simulator: GatewaySimulator, stack: DeployedStack, credentials: tuple[str, str]) -> None:
         self._simulator = simulator
@@ -34,8 +34,9 @@ class ReceiptPoster:
         self._credentials = credentials
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="receipt-poster", daemon=True)
-        self._http_done = 0
-        self._mm4_done = 0
+        # Receipts for what is accepted from now on (not for what the simulator took before).
+        self._http_done = len(simulator.http_api.sent)
+        self._mm4_done = len(simulator.mm4.transactions)
         self.posted = 0
 
     def start(self) -> ReceiptPoster:
