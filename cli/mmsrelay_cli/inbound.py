@@ -9,12 +9,13 @@ them; the command then prints the message as the relay stored it.
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mmsrelay_cli.errors import Failed, NotFound, TimedOut, UsageError
 from mmsrelay_cli.messages import describe_inbound
@@ -25,6 +26,12 @@ from mmsrelay_cli.stack import Stack
 POLL_SECONDS = 0.5
 _NOT_DIGITS = re.compile(r"[^0-9]")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class MediaHostLike(Protocol):
+    """``gatewaysim.media_host.MediaHost``, imported only when the command runs (a checkout's tooling)."""
+
+    def add(self, name: str, body: bytes, content_type: str | None = ...) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -46,17 +53,14 @@ def run(stack: Stack, mo: SimulatedMo, output: Output, progress: Progress, timeo
         from gatewaysim.mo import MoMessage, MoSender  # noqa: PLC0415
     except ImportError:
         raise UsageError("inbound simulate needs the repository's gateway simulator (local/gatewaysim)") from None
-    files = [Path(reference) for reference in mo.media if not reference.startswith(("http://", "https://"))]
-    for path in files:
-        if not path.is_file():
-            raise UsageError(f"media: {path} is neither a file nor an http(s) URL")
+    for reference in mo.media:
+        if not reference.startswith(("http://", "https://")) and not Path(reference).is_file():
+            raise UsageError(f"media: {reference!r} is neither a file nor an http(s) URL")
     username, password = _webhook_credentials(stack)
     with MediaHost() as host:
         urls = [
-            host.add(_UNSAFE_NAME.sub("-", Path(ref).name) or "media", Path(ref).read_bytes(), _type_of(Path(ref)))
-            if Path(ref) in files
-            else ref
-            for ref in mo.media
+            reference if reference.startswith(("http://", "https://")) else _served(host, n, Path(reference))
+            for n, reference in enumerate(mo.media)
         ]
         message = MoMessage(
             source=_NOT_DIGITS.sub("", mo.source),
@@ -109,10 +113,10 @@ def _webhook_credentials(stack: Stack) -> tuple[str, str]:
     return str(document["username"]), str(document["password"])
 
 
-def _type_of(path: Path) -> str:
-    import mimetypes  # noqa: PLC0415
-
-    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+def _served(host: MediaHostLike, index: int, path: Path) -> str:
+    """``path`` served by the media host; its URL."""
+    name = f"{index}-{_UNSAFE_NAME.sub('-', path.name)}"[:100]
+    return host.add(name, path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream")
 
 
 def _json(text: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -301,7 +302,7 @@ def _inbound_parser(
     simulate.add_argument("--text", help="the message text")
     simulate.add_argument("--subject", help="the MMS subject")
     simulate.add_argument("--media", action="append", metavar="FILE|URL", help="an attachment; repeatable")
-    simulate.add_argument("--country-code", help="the sender's country code (default: the stack's)")
+    simulate.add_argument("--country-code", type=_country_code, help="the sender's country code (default: the stack's)")
     simulate.add_argument("--method", choices=["POST", "GET"], default="POST", help="form POST (default) or GET")
     simulate.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the media (default 60)")
 
@@ -326,6 +327,12 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _country_code(text: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]{0,2}", text):
+        raise argparse.ArgumentTypeError("a country calling code is 1 to 3 digits, e.g. 44")
+    return text
 
 
 def _limit(text: str) -> int:

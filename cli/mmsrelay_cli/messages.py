@@ -1,8 +1,8 @@
 """``status`` and ``conversation``: what the query API answers, as readable tables.
 
-The documents are the query API's (schemas/openapi.yaml: ``Message``, ``Transaction``,
-``Conversation``); this module only lays them out, and says whether a message's outcome is a
-success (delivered, or sent when no receipt was asked for) or a failure.
+The documents are the query API's (schemas/openapi.yaml: ``Message``, ``InboundTransaction``,
+``OutboundTransaction``, ``Conversation``); this module lays them out, and says whether a
+message's outcome is a success (delivered, or sent when no receipt was asked for) or a failure.
 """
 
 from __future__ import annotations

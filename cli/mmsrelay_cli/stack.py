@@ -20,7 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, Profi
 
 from mmsrelay_cli.errors import NotFound, Unavailable, UsageError
 
-CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+# read_timeout above the 30 s of the functions `dlq redrive` invokes synchronously.
+CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=70, retries={"max_attempts": 3, "mode": "standard"})
 DEFAULT_COUNTRY_CODE = "1"  # the template's default, for a stack that does not say
 
 

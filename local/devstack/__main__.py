@@ -24,9 +24,11 @@ from devstack.stack_state import StackState, published, state_file
 from gatewaysim.simulator import GatewaySimulator
 
 
-def up(seconds: float) -> int:
+def up(seconds: float, state_path: Path | None = None) -> int:
     """The stack deployed on the emulator, sending through the gateway simulator (as the demo's),
-    kept running until Ctrl-C (or SIGTERM, or ``seconds``); then everything is stopped."""
+    kept running until Ctrl-C (or SIGTERM, or ``seconds``); then everything is stopped.
+
+    ``state_path``: where the running stack is described (default: the file other commands read)."""
     # Ctrl-C and SIGTERM stop it at any point, deploying or running, through the blocks' cleanup:
     # both raise KeyboardInterrupt (even where the shell started it with SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -39,11 +41,9 @@ def up(seconds: float) -> int:
     with contextlib.suppress(KeyboardInterrupt), GatewaySimulator() as simulator, stack_on(simulator, say) as stack:
         stack.use_sample_webhook_credentials()
         state = StackState(stack.endpoint, stack.ca_file, STACK_NAME, stack.outputs, paths.build_dir, os.getpid())
-        with (
-            published(state_file(paths.build_dir), state),
-            ReceiptPoster(simulator, stack, stack.webhook_credentials()),
-        ):
-            print(welcome(stack, simulator, state_file(paths.build_dir)), flush=True)
+        where = state_path or state_file(paths.build_dir)
+        with published(where, state), ReceiptPoster(simulator, stack, stack.webhook_credentials()):
+            print(welcome(stack, simulator, where), flush=True)
             say(f"stack up for {seconds:.0f}s: Ctrl-C stops the stack, the emulator and the simulator")
             time.sleep(seconds)
     say("stopped: the stack, the emulator and the simulator")
@@ -54,6 +54,8 @@ def welcome(stack: DeployedStack, simulator: GatewaySimulator, state: Path) -> s
     """What ``make up`` prints: where things are, and a command to try for each thing to do."""
     outputs = stack.outputs
     cli = ".venv/bin/mmsrelay"
+    if state != state_file(RepoPaths.discover().build_dir):
+        cli += f" --state-file {state}"
     return f"""
 The local stack is up (ministack at {stack.endpoint}), sending through the gateway simulator.
 
@@ -94,6 +96,9 @@ def main() -> int:
     commands.add_parser("demo", help="run the demo and tear down")
     up_parser = commands.add_parser("up", help="deploy and keep running")
     up_parser.add_argument("--seconds", type=float, default=3600.0)
+    up_parser.add_argument(
+        "--state-file", type=Path, help="where to describe the stack (default .aws-sam/local/stack.json)"
+    )
     invoke_parser = commands.add_parser("invoke", help="run one function of the running stack on an event")
     invoke_parser.add_argument("function", help="logical id or short name: ReceiptFunction, receipt, no_receipt")
     invoke_parser.add_argument("event", help="an event file, e.g. events/dlr_post_word.json")
@@ -102,7 +107,7 @@ def main() -> int:
         return demo.run()
     if arguments.command == "invoke":
         return invoke_on_stack.run(arguments.function, arguments.event)
-    return up(arguments.seconds)
+    return up(arguments.seconds, arguments.state_file)
 
 
 if __name__ == "__main__":
