@@ -37,6 +37,7 @@ from devstack.sam import RepoPaths, SamCli
 from gatewaysim import images
 from gatewaysim.simulator import GatewaySimulator
 from tests.integration.conftest import create_messages_table
+from tests.openapi import check_answer, is_api_event
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, EVENTS, load_event
 from tests.template import ROOT, function_environment, resources, template
 
@@ -497,6 +498,10 @@ def test_each_sample_is_answered_by_its_built_function(
     assert contains(answer, sample.answer), answered(invocation)
     for part in sample.redirects_to:
         assert part in answer["headers"]["Location"], answered(invocation)
+    # And an HTTP answer is one schemas/openapi.yaml gives for that request
+    event = load_event(sample.event)
+    if is_api_event(event):
+        check_answer(event, invocation.answer)
     # And it ran on the layer's packages
     assert invocation.modules["mmsrelay"].file is not None
     assert Path(invocation.modules["mmsrelay"].file).is_relative_to(layer_build.python)

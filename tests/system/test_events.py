@@ -13,6 +13,7 @@ from devstack.stack import DeployedStack
 from gatewaysim.mo import MoMessage
 from gatewaysim.receipts import receipts_for_http
 from gatewaysim.simulator import GatewaySimulator
+from tests.event_schemas import check_event
 from tests.system.conftest import eventually
 from tests.system.test_outbound import put_job
 from tests.system.test_receipts import https_send
@@ -105,3 +106,6 @@ def test_each_kind_of_event_reaches_a_subscriber(
     ]
     assert sorted(statuses) == ["delivered", "enroute"]
     assert all(event["source"] == "mms-relay" for event in seen)
+    # And each event is the one its schema describes (schemas/events/)
+    for event in seen:
+        check_event(event)

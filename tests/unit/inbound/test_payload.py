@@ -142,6 +142,22 @@ def test_the_default_country_code_applies_when_the_post_has_none() -> None:
     assert (message.sender, message.recipient) == ("+447700900123", "+447700900999")
 
 
+def test_a_trunk_prefix_is_dropped_in_the_senders_country() -> None:
+    message = parse_inbound(valid_fields(source="07700900123", sourceCountryCode="44"), NOW, "1")
+    assert message.sender == "+447700900123"
+    assert not [flag for flag in message.flags if flag.startswith("source:")]
+
+
+@pytest.mark.parametrize("source", ["5551212", "1234", "+1310555121"])
+def test_a_sender_that_cannot_be_a_number_is_kept_as_sent_and_flagged(source: str) -> None:
+    # Given an MO whose sender is no possible number (the handset's message is stored regardless)
+    message = parse_inbound(valid_fields(source=source), NOW, "1")
+    # Then it is kept as the gateway sent it, flagged, and the message is not refused
+    assert message.sender == source
+    assert "source:not_a_possible_number" in message.flags
+    assert "destination:not_a_possible_number" not in message.flags
+
+
 def test_a_non_numeric_integer_field_is_flagged() -> None:
     message = parse_inbound(valid_fields(concatenatedMessageSegments="three"), NOW, "1")
     assert "concatenatedMessageSegments:not_an_integer" in message.flags

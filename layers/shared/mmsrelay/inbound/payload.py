@@ -70,11 +70,10 @@ def parse_inbound(fields: Fields, received_at: datetime, default_country_code: s
     flags += [f"{name}:not_an_integer" for name in _INTEGER_FIELDS if first.get(name) and not first[name].isdigit()]
     sent_code = first.get("sourceCountryCode", "").strip()
     country_code = sent_code if sent_code.isdigit() else default_country_code
-    try:
-        sender = to_e164(source, country_code, first.get("sourceNational"))
-        recipient = to_e164(destination, country_code)
-    except InvalidPhoneNumber:  # pragma: no cover - the shapes were checked above
-        raise InvalidPayload(["source", "destination"]) from None
+    (sender, sender_ok), (recipient, recipient_ok) = _number(source, country_code), _number(destination, country_code)
+    flags += [
+        f"{name}:not_a_possible_number" for name, ok in (("source", sender_ok), ("destination", recipient_ok)) if not ok
+    ]
 
     urls, attachment_flags = _attachment_urls(first.get("mmsURL"), fields.get("attachments", []))
     flags += attachment_flags
@@ -91,6 +90,16 @@ def parse_inbound(fields: Fields, received_at: datetime, default_country_code: s
         raw=raw_fields(fields),
         received_at=received_at,
     )
+
+
+def _number(value: str, country_code: str) -> tuple[str, bool]:
+    """The number in E.164 (a short code as its digits) and True; or, for a value that cannot be a
+    possible number (too short or long for its country, 3 or 4 digits), the value as sent without
+    separators and False: the message is the handset's, stored whatever its numbers look like."""
+    try:
+        return to_e164(value, country_code), True
+    except InvalidPhoneNumber:
+        return "".join(character for character in value if character.isdigit() or character == "+"), False
 
 
 def _segment(first: dict[str, str]) -> Segment | None:
