@@ -13,6 +13,10 @@ the status is None. A carrier error event (``eventType=smppStatusCode``) is ``fa
 
 MM4 reports (``parse_mm4_report``): MM4_delivery_report.REQ and MM4_read_reply_report.REQ
 (3GPP TS 23.140), matched by ``X-Mms-Message-ID`` and the recipient in ``From``; they carry no GUID.
+Only the headers are parsed (a nested or malformed body is never walked). A header that decides
+the outcome (``MM4_DECIDING_HEADERS``) given twice is refused (``ambiguous_report``): one of the
+two would be an injected line. Every header value read is decoded as UTF-8 (a byte that is not
+becomes U+FFFD), without control characters, on one line.
 
 Dates without a zone (the SMPP ``done date``, a naive ISO time, a ``-0000`` Date) are taken as UTC.
 """
@@ -76,12 +80,23 @@ MAX_ERROR_CODE: Final = 32
 MAX_NESTING: Final = 4  # JSON text inside JSON text, this deep at most
 MAX_VALUES: Final = 2000
 
+MAX_STATUS_TEXT: Final = 4 * 1024  # of X-Mms-Status-Text decoded (the detail keeps 200 characters)
+
 MM4_DELIVERY_REPORT: Final = "mm4_delivery_report.req"
 MM4_READ_REPLY: Final = "mm4_read_reply_report.req"
 _MM4_KINDS: Final[dict[str, ReceiptKind]] = {
     MM4_DELIVERY_REPORT: "mm4_delivery_report",
     MM4_READ_REPLY: "mm4_read_reply",
 }
+# The headers a report's outcome is read from: each must appear at most once.
+MM4_DECIDING_HEADERS: Final = (
+    "X-Mms-Message-Type",
+    "X-Mms-Message-ID",
+    "X-Mms-MM-Status-Code",
+    "X-Mms-Read-Status",
+    "From",
+    "Date",
+)
 
 _GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _NAME_NOISE: Final = re.compile(r"[\s_-]+")
@@ -174,7 +189,8 @@ def parse_mm4_report(raw: bytes) -> Receipt:
     """The receipt an MM4_delivery_report.REQ or MM4_read_reply_report.REQ carries.
 
     Raises ``ReceiptError("not_an_mm4_report")`` for any other message (a forward request, no
-    ``X-Mms-Message-Type``) and ``ReceiptError("no_message_id")`` without ``X-Mms-Message-ID``.
+    ``X-Mms-Message-Type``), ``ReceiptError("no_message_id")`` without ``X-Mms-Message-ID`` and
+    ``ReceiptError("ambiguous_report")`` when a header of ``MM4_DECIDING_HEADERS`` appears twice.
     """
     return mm4_report_of(mail_headers(raw))
 
@@ -189,6 +205,8 @@ def mail_headers(raw: bytes) -> Message:
 
 def mm4_report_of(message: Message) -> Receipt:
     """:func:`parse_mm4_report` for a message whose headers are parsed already."""
+    if any(len(message.get_all(name) or ()) > 1 for name in MM4_DECIDING_HEADERS):
+        raise ReceiptError("ambiguous_report")
     kind = _MM4_KINDS.get((_header(message, "X-Mms-Message-Type") or "").lower())
     if kind is None:
         raise ReceiptError("not_an_mm4_report")
@@ -210,7 +228,7 @@ def mm4_report_of(message: Message) -> Receipt:
         status=normalise(state, vocabulary) if state else None,
         state=state[:MAX_STATE] if state else None,
         error_code=None,
-        detail=clean_detail(_decoded(status_text)) if status_text else None,
+        detail=clean_detail(_decoded(status_text[:MAX_STATUS_TEXT])) if status_text else None,
         occurred_at=_mm4_time(_header(message, "Date")),
         kind=kind,
         mm4_message_id=message_id,
@@ -347,10 +365,18 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _header(message: Message, name: str) -> str | None:
-    value = message.get(name)
+    """The header's value on one line, printable, or None when absent or blank.
+
+    The value is read as received (``raw_items``: the parser keeps a byte that is not ASCII as a
+    lone surrogate, which no store or log can encode) and decoded as UTF-8, each byte that is not
+    becoming U+FFFD.
+    """
+    wanted = name.lower()
+    value = next((value for key, value in message.raw_items() if key.lower() == wanted), None)
     if value is None:
         return None
-    return " ".join(str(value).split()) or None
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split()) or None
 
 
 def _decoded(value: str) -> str:
