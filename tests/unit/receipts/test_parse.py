@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mmsrelay.domain.errors import PermanentError
@@ -374,6 +375,38 @@ def test_a_long_detail_is_truncated() -> None:
     assert len(receipt.detail) == MAX_DETAIL
     assert receipt.detail.startswith("call [number] xxx")
     assert not any(character.isdigit() for character in receipt.detail)
+
+
+# --- hostile HTTP receipts -----------------------------------------------------------------------
+
+# The pattern the receipt-text test replaced: equivalent, but quadratic on values like "id:id:id:...".
+QUADRATIC_RECEIPT_TEXT = re.compile(r"(?<![a-z0-9_])id\s*:.*?(?<![a-z0-9_])stat\s*:", re.IGNORECASE | re.DOTALL)
+
+
+@given(st.lists(st.sampled_from(["id", "ID", "stat", "Stat", ":", " ", "\n", "x", "_", "1"]), max_size=24))
+@settings(max_examples=500, deadline=None)
+def test_a_receipt_text_is_told_as_the_single_pattern_told_it(parts: list[str]) -> None:
+    # Given any value made of receipt-text pieces, as a receipt's state
+    value = "".join(parts).strip()
+    assume(value)
+    # When the receipt is read
+    receipt = parse_http_receipt({"transactionGUID": [GUID], "status": [value]})
+    # Then the value is taken as the state exactly when "id: ... stat:" does not match it
+    taken_as_state = receipt.kind == "http" and receipt.state == value[:64]
+    assert taken_as_state == (QUADRATIC_RECEIPT_TEXT.search(value) is None)
+
+
+@pytest.mark.parametrize("value", ["id:" * 80_000, "id: " * 60_000 + "x", "id:" + "stat" * 60_000])
+def test_a_huge_value_of_receipt_keys_is_read_in_linear_time(value: str) -> None:
+    # Given a field of 240 KB that repeats "id:" (one pattern "id:.*?stat:" rescans the rest of
+    # the value from each "id:": minutes of CPU, ended by the suite's timeout)
+    fields: Fields = {"transactionGUID": [GUID], "status": [value], "detail": [value]}
+    # When the receipt is read
+    receipt = parse_http_receipt(fields)
+    # Then it is read: no receipt text, the value kept as an unknown state, cut
+    assert receipt.transaction_guid == GUID
+    assert receipt.status is None
+    assert receipt.state == value.strip()[:64]
 
 
 # --- SMPP receipt text ------------------------------------------------------------------------

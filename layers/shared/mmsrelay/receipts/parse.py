@@ -100,7 +100,9 @@ MM4_DECIDING_HEADERS: Final = (
 
 _GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _NAME_NOISE: Final = re.compile(r"[\s_-]+")
-_RECEIPT_TEXT: Final = re.compile(r"(?<![a-z0-9_])id\s*:.*?(?<![a-z0-9_])stat\s*:", re.IGNORECASE | re.DOTALL)
+# A receipt text is an ``id:`` followed, anywhere later, by a ``stat:`` (see _is_receipt_text).
+_ID_KEY: Final = re.compile(r"(?<![a-z0-9_])id\s*:", re.IGNORECASE)
+_STAT_KEY: Final = re.compile(r"(?<![a-z0-9_])stat\s*:", re.IGNORECASE)
 _RECEIPT_KEY: Final = re.compile(
     r"(?<![a-z0-9_])(id|sub|dlvrd|submit[\s_]*date|done[\s_]*date|stat|err|text)\s*:", re.IGNORECASE
 )
@@ -118,7 +120,7 @@ def parse_http_receipt(fields: Fields) -> Receipt:
     """
     values = _named_values(fields)
     receipt_text = next(
-        (parse_smpp_receipt_text(value) for _, value in values if _RECEIPT_TEXT.search(value)),
+        (parse_smpp_receipt_text(value) for _, value in values if _is_receipt_text(value)),
         {},
     )
     transaction_guid = _first_guid(_lookup(values, GUID_NAMES))
@@ -144,7 +146,7 @@ def parse_http_receipt(fields: Fields) -> Receipt:
         (
             text
             for value in _lookup(values, DETAIL_NAMES)
-            if not _RECEIPT_TEXT.search(value) and (text := clean_detail(value))
+            if not _is_receipt_text(value) and (text := clean_detail(value))
         ),
         None,
     )
@@ -308,6 +310,17 @@ def _leaves(name: str, document: object) -> Iterator[tuple[str, str]]:
         yield name, json.dumps(document)
 
 
+def _is_receipt_text(value: str) -> bool:
+    """Whether ``value`` holds an SMPP receipt text: an ``id:`` key with a ``stat:`` key after it.
+
+    Two searches, each linear: one pattern ``id:.*?stat:`` scans the rest of the value again from
+    every ``id:`` (quadratic: a 12 KB value of ``id:id:id:...`` took 1.5 s). The first ``id:`` has
+    a ``stat:`` after it whenever any ``id:`` has.
+    """
+    first_id = _ID_KEY.search(value)
+    return first_id is not None and _STAT_KEY.search(value, first_id.end()) is not None
+
+
 def _lookup(values: Sequence[tuple[str, str]], names: Iterable[str]) -> Iterator[str]:
     """The non-empty values of the fields named ``names``, in the order of ``names``, then of the fields."""
     for wanted in names:
@@ -322,7 +335,7 @@ def _first_guid(candidates: Iterable[str]) -> str | None:
 
 def _http_state(values: Sequence[tuple[str, str]], receipt_stat: str) -> tuple[ReceiptKind, str | None]:
     candidates: list[tuple[ReceiptKind, str]] = [
-        ("http", value) for value in _lookup(values, STATE_NAMES) if not _RECEIPT_TEXT.search(value)
+        ("http", value) for value in _lookup(values, STATE_NAMES) if not _is_receipt_text(value)
     ]
     if receipt_stat:
         candidates.append(("smpp_text", receipt_stat))
