@@ -162,6 +162,71 @@ def test_a_group_with_two_attachments_goes_over_mm4_in_one_transaction(
     assert len({r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]}) == 3
 
 
+def test_a_job_with_every_field_at_its_limit_goes_over_mm4_intact(
+    deployed: dict[str, Any], simulator: GatewaySimulator
+) -> None:
+    # Given a job at every limit of its schema: a 128-character messageId, 22-character numbers
+    # (separators included), 10 recipients, a 100-character subject and 5,000 characters of text
+    # (neither ASCII), 10 attachments, one under an S3 key of 1,024 bytes (S3's own limit)
+    long_key = "outbound/" + "k" * (1024 - len("outbound/") - len(".png")) + ".png"
+    keys = [long_key] + [f"outbound/{n}.png" for n in range(1, 10)]
+    for key in keys:
+        deployed["s3"].put_object(Bucket=BUCKET, Key=key, Body=images.png(8, 8), ContentType="image/png")
+    recipients = [f"+1 ( 310 ) 555 - {n:02d} 00" for n in range(10)]
+    subject, text = ("Dîner ✓ " * 13)[:100], ("Bon appétit 😀 " * 358)[:5000]
+    assert (len(subject), len(text), max(map(len, recipients))) == (100, 5000, 22)
+    job = {
+        "messageId": "m" * 128,
+        "from": "+1 ( 222 ) 333 - 44 44",
+        "to": recipients,
+        "subject": subject,
+        "text": text,
+        "media": [{"s3": f"s3://{BUCKET}/{key}"} for key in keys],
+        "deliveryReport": True,
+    }
+    # When the outbound function handles it
+    answer = outbound_app.lambda_handler(sqs_event(job), LambdaContextStub())
+    # Then one MM4 transaction carries every value whole
+    assert answer == {"batchItemFailures": []}
+    (transaction,) = simulator.mm4.transactions
+    assert [r.split("@")[0].split("/")[0] for r in transaction.recipients] == [f"+1310555{n:02d}00" for n in range(10)]
+    assert transaction.header("From") is not None
+    assert transaction.header("From").startswith("+12223334444@")  # type: ignore[union-attr]
+    assert transaction.header("Subject") == subject
+    (text_part,) = [part for part in transaction.parts if part.content_type == "text/plain"]
+    # (the MIME text part ends its last line, as email's set_content does)
+    assert text_part.data.decode("utf-8").replace("\r\n", "\n").removesuffix("\n") == text
+    assert len([part for part in transaction.parts if part.content_type == "image/png"]) == 10
+    assert message_item(deployed, "m" * 128)["status"] == {"S": "sent"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subject": "Dinner\r\nBcc: +13105559999"},
+        {"subject": "Dinner\rX-Mms-Message-Type: MM4_delivery_report.REQ"},
+        {"to": ["+13105551212\r\nRCPT TO:<+13105559999@mmsc.example>"]},
+        {"from": "12223334444\nX-Injected: 1"},
+        {"subject": "s" * 101},
+        {"to": [f"+1310555{n:04d}" for n in range(11)]},
+    ],
+    ids=["subject-crlf", "subject-cr", "to-crlf", "from-lf", "subject-too-long", "eleven-recipients"],
+)
+def test_a_job_past_a_limit_or_breaking_a_header_is_kept_as_invalid_and_nothing_is_sent(
+    deployed: dict[str, Any], simulator: GatewaySimulator, change: dict[str, Any]
+) -> None:
+    # Given a job whose field breaks a limit or holds a line break
+    job = {"messageId": "hostile-1", "from": "12223334444", "to": ["+13105551212"], "text": "hi"} | change
+    # When the outbound function handles it
+    answer = outbound_app.lambda_handler(sqs_event(job), LambdaContextStub())
+    # Then it is not retried, nothing reaches the gateway, and it is kept failed as an invalid job
+    assert answer == {"batchItemFailures": []}
+    assert simulator.mm4.transactions == []
+    assert simulator.http_api.sent == []
+    items = deployed["dynamodb"].scan(TableName=TABLE)["Items"]
+    assert [(item["pk"]["S"].startswith("MSG#invalid-"), item["status"]["S"]) for item in items] == [(True, "failed")]
+
+
 def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
     deployed: dict[str, Any], simulator: GatewaySimulator
 ) -> None:
