@@ -268,3 +268,40 @@ def test_media_links_are_presigned_with_sigv4(deployed: dict[str, Any]) -> None:
     assert location is not None
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in location
     assert "AWSAccessKeyId=" not in location
+
+
+def get_link(token: str) -> dict[str, Any]:
+    event = {"httpMethod": "GET", "path": f"/m/{token}", "pathParameters": {"token": token}, "headers": {}}
+    answer: dict[str, Any] = media_link_app.lambda_handler(event, LambdaContextStub())  # type: ignore[arg-type]
+    return answer
+
+
+def stored_link(deployed: dict[str, Any], token: str, expires_at: int) -> None:
+    deployed["s3"].put_object(Bucket=BUCKET, Key=f"outbound/{token}.png", Body=images.png(), ContentType="image/png")
+    deployed["dynamodb"].put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"LINK#{token}"},
+            "sk": {"S": "LINK"},
+            "bucket": {"S": BUCKET},
+            "key": {"S": f"outbound/{token}.png"},
+            "contentType": {"S": "image/png"},
+            "expiresAt": {"N": str(expires_at)},
+        },
+    )
+
+
+def test_guessed_tampered_and_expired_links_get_the_unknown_tokens_answer(deployed: dict[str, Any]) -> None:
+    # Given a live link, and a link past its expiry that DynamoDB's TTL has not removed yet
+    live, expired = "Q7Zk3pX9aB2cD4eFg5Hi6J", "Z9yX8wV7uT6sR5qP4oN3mL"
+    stored_link(deployed, live, 9_999_999_999)
+    stored_link(deployed, expired, 1_700_000_000)
+    assert get_link(live)["statusCode"] == 302
+    # When a guess, tampered forms of the live token and the expired one are asked for
+    unknown = get_link("AAAAAAAAAAAAAAAAAAAAAA")
+    others = [get_link(token) for token in (live.lower(), live[:-1] + "K", live[:-1], live + "A", f"LINK#{live}")]
+    others.append(get_link(expired))
+    # Then each gets the unknown token's 404, headers and body included
+    assert unknown["statusCode"] == 404
+    assert all(answer == unknown for answer in others)
+    assert set(unknown["headers"]) == {"Content-Type", "Cache-Control"}
