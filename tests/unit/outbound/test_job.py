@@ -204,7 +204,7 @@ def test_line_breaks_around_a_value_are_stripped(field: str) -> None:
 
 
 @given(subject=st.text(max_size=100))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_any_subject_the_contract_takes_becomes_the_same_mm4_subject(subject: str) -> None:
     # Given any subject text
     body = json.dumps(BASE | {"subject": subject})
