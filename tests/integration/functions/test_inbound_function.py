@@ -153,9 +153,19 @@ def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
 
 
 def test_a_retry_for_media_already_stored_fetches_nothing(deployed: dict[str, Any], media_host: MediaHost) -> None:
-    url = media_host.add("once.png", images.png(), "image/png")
-    inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())
+    # Given an MO whose attachment the first post stored: answered 200, the message and its
+    # attachment recorded, the object in the bucket, and no retry queued
+    image = images.png()
+    url = media_host.add("once.png", image, "image/png")
+    assert inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())["statusCode"] == 200
+    first = item(deployed)
+    (entry,) = [media["M"] for media in first["media"]["L"]]
+    assert entry["status"]["S"] == "stored"
+    assert deployed["s3"].get_object(Bucket=BUCKET, Key=entry["s3Key"]["S"])["Body"].read() == image
+    assert "Messages" not in deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"])
     fetched = len(media_host.requests)
+    assert fetched == 1
+    # When a retry for that attachment arrives anyway (a duplicate delivery of an old one)
     sqs_event = load_event("media_retry_sqs.json")
     sqs_event["Records"][0]["body"] = json.dumps(
         {
@@ -167,7 +177,9 @@ def test_a_retry_for_media_already_stored_fetches_nothing(deployed: dict[str, An
         }
     )
     assert media_retry_app.lambda_handler(sqs_event, LambdaContextStub()) == {"batchItemFailures": []}
+    # Then nothing is fetched again and the stored item is unchanged
     assert len(media_host.requests) == fetched
+    assert item(deployed) == first
 
 
 def test_media_that_keeps_failing_is_marked_failed_after_the_last_attempt(

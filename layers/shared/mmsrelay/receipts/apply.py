@@ -11,7 +11,7 @@ from typing import Final, Literal, Protocol
 from mmsrelay.domain.clock import iso_time
 from mmsrelay.domain.history import StatusEvent
 from mmsrelay.domain.status import RANK
-from mmsrelay.gateway_protocol.mm4_ids import message_key_of
+from mmsrelay.gateway_protocol.mm4_ids import is_message_key, message_key_of
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.receipts.model import Receipt
 from mmsrelay.receipts.parse import canonical_guid
@@ -89,9 +89,13 @@ class ApplyReceipt:
                 return None
             # The report's X-Mms-Message-ID is either our forward's Message-ID (a 32-digit hex key)
             # or the gateway's transaction GUID from its reply to DATA (8-4-4-4-12): the gateway's
-            # page does not say which, and the two shapes cannot be confused.
+            # page does not say which, and the two shapes cannot be confused. Anything else names
+            # no message of ours and is not looked up (an empty or over-long key is one DynamoDB
+            # refuses outright).
             key = message_key_of(receipt.mm4_message_id)
-            return canonical_guid(key) or self._repository.guid_for_mm4_report(key, receipt.recipient)
+            if guid := canonical_guid(key):
+                return guid
+            return self._repository.guid_for_mm4_report(key, receipt.recipient) if is_message_key(key) else None
         preferred, other = receipt.transaction_guid, receipt.linked_guid
         if self._guid_field == "transactionGUIDlinked":
             preferred, other = other, preferred
