@@ -67,6 +67,20 @@ class StoredMedia:
 
 
 @dataclass(frozen=True)
+class FittedImage:
+    """An image re-encoded (and scaled down if need be) to fit a byte budget, metadata stripped.
+
+    ``how`` says what was done, for logs (``"jpeg q84 1600x1200 from 4032x3024"``).
+    """
+
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    how: str
+
+
+@dataclass(frozen=True)
 class MediaLink:
     """What a short media link (``GET /m/<token>``) leads to, until when."""
 
