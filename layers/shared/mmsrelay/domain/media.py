@@ -99,9 +99,13 @@ class Download(Protocol):
 
 
 class MediaSource(Protocol):
-    """Where attachments are fetched from (``mmsrelay.media.fetcher.MediaFetcher``)."""
+    """Where attachments are fetched from (``mmsrelay.media.fetcher.MediaFetcher``).
 
-    def open(self, url: str) -> AbstractContextManager[Download]: ...
+    ``time_limit``: seconds the whole fetch may take at most (the source's own limit applies too);
+    past it the fetch ends in a transient ``timeout``.
+    """
+
+    def open(self, url: str, time_limit: float | None = None) -> AbstractContextManager[Download]: ...
 
 
 class MediaSink(Protocol):
