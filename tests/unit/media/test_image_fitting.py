@@ -44,7 +44,7 @@ def test_a_jpeg_close_to_its_budget_keeps_its_size_and_loses_quality_only(photo_
 def test_a_jpeg_far_over_its_budget_is_scaled_down(photo_jpeg: bytes) -> None:
     fitted = PillowFitter().fit(photo_jpeg, "image/jpeg", 20_000)
     assert fitted.width < 1200
-    assert fitted.how.startswith(f"jpeg q{fitting.QUALITY_SCALED} 4:2:0 ")
+    assert fitted.how.endswith(" from 1200x900") or "from 600x450" in fitted.how  # decoded at half size first
 
 
 def test_the_orientation_is_applied_and_every_metadata_but_the_colour_profile_is_dropped() -> None:
@@ -91,11 +91,12 @@ def test_an_opaque_alpha_channel_does_not_keep_a_png_from_becoming_a_jpeg() -> N
     assert fitted.content_type == "image/jpeg"
 
 
-def test_a_png_with_transparency_stays_a_png_and_keeps_it() -> None:
-    data = photos.png_photo(600, 600, seed=8, alpha=True)
-    fitted = PillowFitter().fit(data, "image/png", 60_000)
+@pytest.mark.parametrize(("side", "budget"), [(600, 60_000), (1200, 150_000)])  # the larger sized from a sample
+def test_a_png_with_transparency_stays_a_png_and_keeps_it(side: int, budget: int) -> None:
+    data = photos.png_photo(side, side, seed=8, alpha=True)
+    fitted = PillowFitter().fit(data, "image/png", budget)
     assert fitted.content_type == "image/png"
-    assert len(fitted.data) <= 60_000
+    assert len(fitted.data) <= budget
     alpha = opened(fitted.data).convert("RGBA").getchannel("A")
     low, high = alpha.getextrema()
     # The edges transparent, the centre opaque (alpha quantised with the colours)
@@ -146,6 +147,15 @@ def test_a_budget_too_small_for_any_useful_image_is_refused(photo_jpeg: bytes) -
     assert caught.value.code == "image_cannot_fit"
 
 
+def test_a_48_megapixel_jpeg_is_decoded_at_half_its_size_and_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a decoded-pixels cap below the photo's pixels but above a half-size decode's
+    monkeypatch.setattr(fitting, "MAX_PIXELS", 1_000_000)
+    data = photos.camera_jpeg(1600, 1200, seed=13)
+    # When it is fitted to a budget a half-size decode still serves, Then it fits rather than being refused
+    fitted = PillowFitter().fit(data, "image/jpeg", 1600 * 1200 // fitting.PIXELS_PER_BUDGET_BYTE // 5)
+    assert fitted.width <= 800
+
+
 def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fitting, "MAX_PIXELS", 100_000)
     with pytest.raises(PermanentSendError) as caught:
@@ -154,8 +164,9 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded(monkeypat
 
 
 def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a budget whose pixels (16 a byte) are a quarter of the photo's
+    # Given a budget whose pixels (PIXELS_PER_BUDGET_BYTE a byte) are an eighth of the photo's
     data = photos.camera_jpeg(1600, 1200, seed=12)
+    budget = 1600 * 1200 // fitting.PIXELS_PER_BUDGET_BYTE // 8
     decoded: list[tuple[int, int]] = []
     original = fitting._fit
 
@@ -165,7 +176,7 @@ def test_a_large_jpeg_is_decoded_at_a_fraction_of_its_size(monkeypatch: pytest.M
 
     monkeypatch.setattr(fitting, "_fit", spy)
     # When it is fitted
-    fitted = PillowFitter().fit(data, "image/jpeg", 1600 * 1200 // 16 // 4)
-    # Then the decoder gave half the width and height, and the result still fits
+    fitted = PillowFitter().fit(data, "image/jpeg", budget)
+    # Then the decoder gave half the width and height (a quarter would be fewer pixels), and the result fits
     assert decoded == [(800, 600)]
-    assert len(fitted.data) <= 1600 * 1200 // 16 // 4
+    assert len(fitted.data) <= budget

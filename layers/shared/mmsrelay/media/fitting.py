@@ -58,9 +58,10 @@ SCALE_STEPS: Final = 6  # encodings tried per scale search at most
 MIN_LONG_SIDE: Final = 64
 MAX_PIXELS: Final = 36_000_000  # decoded (a JPEG is first decoded at 1/2, 1/4 or 1/8 when that is enough)
 MAX_ANIMATION_PIXELS: Final = 60_000_000  # over all frames
-# A photo needs about a bit per pixel at the qualities above: a decoded image larger than this many
-# pixels per budget byte would be scaled down anyway, so a JPEG is decoded smaller from the start.
-PIXELS_PER_BUDGET_BYTE: Final = 16
+# A photo takes about a bit per pixel at the qualities above: a decoded image larger than this many
+# pixels per budget byte would be scaled down anyway, so a JPEG is decoded smaller from the start
+# (at 1 MiB, a 48-megapixel photo is decoded at 12 megapixels, a 12-megapixel one whole).
+PIXELS_PER_BUDGET_BYTE: Final = 8
 # The lossless re-encoding of a large PNG is tried only when a sample of it says it may fit.
 SAMPLE_SIDE: Final = 512
 _JPEG_MODES: Final = frozenset({"RGB", "L"})
@@ -247,13 +248,20 @@ def _png_if_it_fits(image: Image.Image, budget: int, icc: bytes | None) -> _Enco
 
 
 def _fit_palette_png(image: Image.Image, budget: int, icc: bytes | None) -> _Encoded:
-    """A 256-colour PNG keeping the alpha channel, scaled down until it fits."""
+    """A 256-colour PNG keeping the alpha channel, scaled down until it fits (the first size guessed from a sample)."""
 
     def encode(candidate: Image.Image) -> _Encoded:
         palette = candidate.quantize(256, method=Image.Quantize.FASTOCTREE)
-        return _Encoded(_png(palette, icc), *candidate.size, f"png 256 colours {_dims(candidate)}")
+        return _Encoded(_png(palette, icc, optimize=False), *candidate.size, f"png 256 colours {_dims(candidate)}")
 
-    return _scale_search(image.size, budget, _resized(image, encode))
+    width, height = image.size
+    guess = None
+    if width * height > 4 * SAMPLE_SIDE * SAMPLE_SIDE:
+        left, top = (width - SAMPLE_SIDE) // 2, (height - SAMPLE_SIDE) // 2
+        sample = encode(image.crop((left, top, left + SAMPLE_SIDE, top + SAMPLE_SIDE)))
+        per_pixel = len(sample.data) / (SAMPLE_SIDE * SAMPLE_SIDE)
+        guess = min(1.0, math.sqrt(0.95 * budget / (per_pixel * width * height)))
+    return _scale_search(image.size, budget, _resized(image, encode), first_guess=guess)
 
 
 def _fit_animation(image: Image.Image, budget: int) -> _Encoded:
@@ -288,36 +296,41 @@ def _resized(image: Image.Image, encode: Callable[[Image.Image], _Encoded]) -> C
 
 
 def _scale_search(
-    size: tuple[int, int], budget: int, encode: Callable[[float], _Encoded], full: _Encoded | None = None
+    size: tuple[int, int],
+    budget: int,
+    encode: Callable[[float], _Encoded],
+    full: _Encoded | None = None,
+    first_guess: float | None = None,
 ) -> _Encoded:
     """The largest encoding that fits over scale factors (bytes assumed to grow with the scale).
 
-    ``full`` is the encoding at full size when already made. Each step aims at 95% of the budget by
-    the square root of the last size ratio (bytes follow the pixel count), kept between the largest
-    scale known to fit and the smallest known not to; the search stops at ``FILL`` of the budget.
+    Starts from ``full`` (the encoding at full size, already made), else from ``first_guess``, else
+    from the full size. Each step aims at 95% of the budget by the square root of the last size
+    ratio (bytes follow the pixel count), kept between the largest scale known to fit and the
+    smallest known not to; the search stops at ``FILL`` of the budget, or after ``SCALE_STEPS``.
     """
-    last = full or encode(1.0)
-    if len(last.data) <= budget:
-        return last
     smallest = min(1.0, MIN_LONG_SIDE / max(size))
-    fits, too_big = 0.0, 1.0
+    fits, too_big = 0.0, math.inf
     best: _Encoded | None = None
+    scale = 1.0 if full is not None or first_guess is None else max(smallest, min(1.0, first_guess))
+    last = full if full is not None else encode(scale)
     for _ in range(SCALE_STEPS):
-        guess = _scale_of(last, size) * math.sqrt(0.95 * budget / len(last.data))
-        if not fits < guess < too_big:
-            guess = (fits + too_big) / 2
-        guess = max(guess, smallest)
-        last = encode(guess)
         if len(last.data) <= budget:
-            fits = guess
-            if best is None or len(last.data) > len(best.data):
-                best = last
-            if len(last.data) >= FILL * budget:
+            fits = scale
+            best = last if best is None or len(last.data) > len(best.data) else best
+            if len(last.data) >= FILL * budget or scale >= 1.0:
                 break
         else:
-            too_big = guess
-            if guess <= smallest:
+            too_big = scale
+            if scale <= smallest:
                 break
+        guess = min(1.0, _scale_of(last, size) * math.sqrt(0.95 * budget / len(last.data)))
+        if not fits < guess < too_big:
+            guess = (fits + min(too_big, 1.0)) / 2
+        scale = max(guess, smallest)
+        last = encode(scale)
+    if len(last.data) <= budget and (best is None or len(last.data) > len(best.data)):
+        best = last  # the last step's encoding, not yet weighed when the steps ran out
     if best is None:
         raise PermanentSendError("image_cannot_fit", f"does not fit {budget} bytes even at {MIN_LONG_SIDE} pixels")
     return best
@@ -340,9 +353,9 @@ def _jpeg(image: Image.Image, quality: int, icc: bytes | None, subsampling: int 
     return out.getvalue()
 
 
-def _png(image: Image.Image, icc: bytes | None) -> bytes:
+def _png(image: Image.Image, icc: bytes | None, optimize: bool = True) -> bytes:
     out = io.BytesIO()
-    _bare(image, keep=("transparency",)).save(out, "PNG", optimize=True, icc_profile=icc)
+    _bare(image, keep=("transparency",)).save(out, "PNG", optimize=optimize, icc_profile=icc)
     return out.getvalue()
 
 
