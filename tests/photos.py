@@ -79,7 +79,7 @@ def animated_gif(width: int, height: int, frames: int, seed: int = 0) -> bytes:
         )
         images.append(frame)
     out = io.BytesIO()
-    images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=80, loop=0)
+    images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=80, loop=0, comment=b"made by me")
     return out.getvalue()
 
 

@@ -117,6 +117,8 @@ def test_an_animated_gif_keeps_its_frames_timing_and_loop() -> None:
     assert image.info.get("loop") == 0
     assert [frame.info.get("duration") for frame in ImageSequence.Iterator(image)] == [80] * 8
     assert image.width < 320
+    assert b"made by me" in data
+    assert b"made by me" not in fitted.data  # the comment, like any metadata, is gone
 
 
 def test_a_still_gif_is_fitted_as_a_still_image() -> None:

@@ -275,7 +275,7 @@ def _fit_animation(image: Image.Image, budget: int) -> _Encoded:
 
     def encode(scale: float) -> _Encoded:
         size = _scaled_size(image.size, scale)
-        resized = [frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0) for frame in frames]
+        resized = [_bare(frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)) for frame in frames]
         options: dict[str, object] = {"save_all": True, "append_images": resized[1:], "duration": durations}
         if loop is not None:
             options["loop"] = loop
