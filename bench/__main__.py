@@ -16,6 +16,8 @@ BENCHMARKS = (
     "cold_start_receipts",
     "inbound_writes",
     "media_copy_memory",
+    "media_fit",
+    "inbound_answer",
 )
 TIMEOUT_SECONDS = 900
 

@@ -57,6 +57,7 @@ def inbound_webhook(metrics: MetricsSink) -> InboundWebhook:
         receive=ReceiveInboundMessage(repository, _copier(settings.media, repository, metrics), metrics),
         max_body_bytes=settings.webhook.max_body_bytes,
         default_country_code=settings.default_country_code,
+        media_budget_ms=settings.inline_media_budget_ms,
         inline_media_reserve_ms=settings.inline_media_reserve_ms,
         clock=utc_now,
     )
