@@ -153,15 +153,29 @@ def test_the_same_message_id_put_twice_in_one_batch_is_sent_once(outbound: dict[
 
 
 class RecordedVisibility:
-    """Stands in for the queue's visibility: records each delay asked for."""
+    """Stands in for the queue's visibility: records each delay asked for (``delayed`` set then)."""
 
     base_delay_seconds = 30
 
     def __init__(self) -> None:
         self.delays: list[tuple[str, float]] = []
+        self.delayed = threading.Event()
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
         self.delays.append((receipt_handle, seconds))
+        self.delayed.set()
+
+
+class GatewayHeldUntil(ScriptedGateway):
+    """Accepts a message only once ``released`` is set: a send still in flight, for as long as needed."""
+
+    def __init__(self, released: threading.Event) -> None:
+        super().__init__()
+        self._released = released
+
+    def __call__(self, transport: Transport, message: OutboundMessage) -> SendResult:
+        assert self._released.wait(timeout=30), "the other copy was never handled"
+        return super().__call__(transport, message)
 
 
 def test_the_copy_that_finds_its_job_in_progress_is_looked_at_again_after_the_back_off(
@@ -171,7 +185,8 @@ def test_the_copy_that_finds_its_job_in_progress_is_looked_at_again_after_the_ba
     visibility = RecordedVisibility()
     repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     records = OutboundRecords(outbound["jobs"], repository, visibility, outbound["metrics"], lambda: NOW)
-    gateway = ScriptedGateway(latency=0.3)
+    # (the gateway holds the first send until the second copy has been handled: always in progress)
+    gateway = GatewayHeldUntil(visibility.delayed)
     outbound["config"].register_lambda_context(LambdaContextStub())
     event = batch([job("in-progress"), job("in-progress")], receipt_handles=["first", "second"])
     # When the batch is handled
