@@ -21,8 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from mmsrelay.outbound.job import OutboundJob, derived_message_id
 from mmsrelay.domain.phone import InvalidPhoneNumber, is_phone_number, parse_number
+from mmsrelay.outbound.job import OutboundJob, derived_message_id
 from mmsrelay_cli.errors import Failed, NotFound, TimedOut, UsageError
 from mmsrelay_cli.messages import DELIVERED, FINAL_DELIVERY, describe, failure
 from mmsrelay_cli.query_api import MessageReader, QueryApi
