@@ -15,6 +15,7 @@ from typing import Any
 FUNCTION_LOG_GROUPS = "/aws/lambda/"
 TRACEBACK = "Traceback (most recent call last)"
 LINE_LIMIT = 2000  # characters of a counted line kept for the report
+TRACEBACK_LINES = 4  # of a structured line's traceback: where it was raised, and what
 
 
 def is_unhandled_exception(message: str) -> bool:
@@ -40,8 +41,20 @@ def unhandled_exceptions(logs: Any, since_ms: int) -> list[str]:
             name = group["logGroupName"]
             for message in _messages(logs, name, since_ms):
                 if is_unhandled_exception(message):
-                    found.append(f"{name}: {message.rstrip()[:LINE_LIMIT]}")
+                    found.append(f"{name}: {_summary(message)}")
     return found
+
+
+def _summary(message: str) -> str:
+    """A structured line as its message, request id and the traceback's last lines; others cut short."""
+    try:
+        document = json.loads(message)
+    except ValueError:
+        return message.rstrip()[:LINE_LIMIT]
+    if not isinstance(document, dict) or not document.get("exception"):
+        return message.rstrip()[:LINE_LIMIT]
+    tail = "\n".join(str(document["exception"]).rstrip().splitlines()[-TRACEBACK_LINES:])
+    return f"{document.get('message')} (request {document.get('function_request_id')}):\n{tail}"[:LINE_LIMIT]
 
 
 def _messages(logs: Any, group: str, since_ms: int) -> list[str]:
