@@ -65,6 +65,12 @@ class FuzzReport:
                 if len(tally.failure_reports) < FAILURES_KEPT:
                     tally.failure_reports.append(failure_report)
 
+    def snapshot(self, label: str) -> tuple[int, dict[str, int], int]:
+        """One operation's requests, answers by class and failures so far (while workers record)."""
+        with self._lock:
+            tally = self.operations[label]
+            return tally.requests, dict(tally.answers), tally.failures
+
     @property
     def requests(self) -> int:
         return sum(tally.requests for tally in self.operations.values())

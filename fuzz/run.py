@@ -158,11 +158,16 @@ class Fuzzer:
         ]
         for worker in workers:
             worker.start()
-        reporter = _Progress(self.report.operations[operation.label], self._examples, self._progress)
+        reporter = _Progress(self.report, operation.label, self._examples, self._progress)
+
+        def put(job: Job) -> None:
+            jobs.put(job)
+            reporter.show()
+
         try:
             positive = self._examples - self._examples // 2
-            self._generate(operation, GenerationMode.POSITIVE, positive, seed, jobs.put)
-            self._generate(operation, GenerationMode.NEGATIVE, self._examples - positive, seed + 500, jobs.put)
+            self._generate(operation, GenerationMode.POSITIVE, positive, seed, put)
+            self._generate(operation, GenerationMode.NEGATIVE, self._examples - positive, seed + 500, put)
         finally:
             for _ in workers:
                 jobs.put(None)
@@ -271,8 +276,9 @@ class Fuzzer:
 class _Progress:
     """One operation's progress line, at most every PROGRESS_SECONDS."""
 
-    def __init__(self, tally: OperationTally, target: int, say: Callable[[str], object] | None) -> None:
-        self._tally = tally
+    def __init__(self, report: FuzzReport, label: str, target: int, say: Callable[[str], object] | None) -> None:
+        self._report = report
+        self._label = label
         self._target = target
         self._say = say
         self._started = time.monotonic()
@@ -283,10 +289,10 @@ class _Progress:
         if self._say is None or (not final and now - self._last < PROGRESS_SECONDS):
             return
         self._last = now
-        tally = self._tally
-        rate = tally.requests / max(now - self._started, 0.001)
-        answers = ", ".join(f"{name} {count}" for name, count in sorted(tally.answers.items()))
-        self._say(f"{tally.label}: {tally.requests}/{self._target} ({answers}; failures {tally.failures}) {rate:.1f}/s")
+        requests_sent, answers, failures = self._report.snapshot(self._label)
+        rate = requests_sent / max(now - self._started, 0.001)
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(answers.items()))
+        self._say(f"{self._label}: {requests_sent}/{self._target} ({counts}; failures {failures}) {rate:.1f}/s")
 
 
 def _json_or_none(response: Response) -> object:
