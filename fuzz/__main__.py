@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 
@@ -37,6 +38,10 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=15.0, help="seconds before the logs and table are read")
     parser.add_argument("--running", action="store_true", help="use the stack `make up` runs")
     arguments = parser.parse_args()
+    # Ctrl-C and SIGTERM stop it at any point (even started in the background, where SIGINT is
+    # ignored) through the blocks' cleanup: the stack, the emulator and the simulator stop too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with _stack(arguments.running) as stack:
             fuzzer = Fuzzer(
@@ -54,6 +59,9 @@ def main() -> int:
     except (StackNotUp, ValueError) as error:
         print(error, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: the stack is stopped, nothing is reported", file=sys.stderr)
+        return 130
     for line in report.figures():
         print(line, flush=True)
     problems = report.problems()
