@@ -109,9 +109,9 @@ class Fuzzer:
     def seed(self) -> None:
         """Stores a few inbound messages between real numbers (not counted): conversations to read."""
         with requests.Session() as session:
-            for index in range(SEEDED_MESSAGES):
+            for _ in range(SEEDED_MESSAGES):
                 guid = str(uuid.uuid4()).upper()
-                numbers = (f"+1310555{index:04d}", SEEDED_DESTINATION)
+                numbers = (f"+1310{uuid.uuid4().int % 10_000_000:07d}", SEEDED_DESTINATION)
                 answer = session.post(
                     f"{self._stack.api_url}/inbound",
                     data={"transactionGUID": guid, "source": numbers[0], "destination": numbers[1]},
