@@ -21,10 +21,15 @@ logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def stack_on(simulator: GatewaySimulator, progress: Callable[[str], object] = logger.info) -> Iterator[DeployedStack]:
+def stack_on(
+    simulator: GatewaySimulator,
+    progress: Callable[[str], object] = logger.info,
+    extra_overrides: dict[str, str] | None = None,
+) -> Iterator[DeployedStack]:
     """The template deployed on a local emulator, sending through ``simulator`` (started); torn
-    down when the block ends."""
-    local = LocalStack(extra_overrides=gateway_overrides(simulator))
+    down when the block ends. ``extra_overrides`` come after the simulator's (template Parameters)."""
+    overrides = gateway_overrides(simulator) | (extra_overrides or {})
+    local = LocalStack(extra_overrides=overrides)
     stack = local.up(progress=progress)
     try:
         install_gateway_credentials(stack, simulator)

@@ -19,11 +19,12 @@ from tests.template import resources
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
-# Samples the document refuses, and why: the handlers refuse them too (401, 400).
+# Samples the document refuses, and why: the handlers refuse them too (401, 400, 400).
 REFUSED: dict[str, type[OpenAPIError]] = {
     "inbound_no_credentials.json": SecurityValidationError,
     "dlr_no_credentials.json": SecurityValidationError,
     "inbound_invalid.json": InvalidRequestBody,
+    "dlr_no_guid.json": InvalidRequestBody,
 }
 
 

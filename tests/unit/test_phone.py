@@ -145,3 +145,17 @@ def test_masking_keeps_only_the_last_four_digits() -> None:
     assert mask("1212") == "****"
     assert mask(None) == ""
     assert "310555" not in mask("+13105551212")
+
+
+@pytest.mark.parametrize("parse", [parse_number, to_e164], ids=["library", "fast-path"])
+@pytest.mark.parametrize(
+    "country_code",
+    ["\u00b3", "\u0663", "9" * 5000, "1234", "0" * 5000],
+    ids=["superscript", "arabic-indic", "5000-digits", "4-digits", "zeros"],
+)
+def test_a_country_code_that_cannot_be_one_is_no_country_code(parse: Callable[..., str], country_code: str) -> None:
+    # Given a country code that is not 1 to 3 ASCII digits (found by make fuzz: "³" and a 5,000-digit
+    # sourceCountryCode made int() fail, a 500 on /inbound), When a number is read with it
+    # Then the number is read as if no country code were given: its digits start with their own
+    assert parse("13105551212", country_code) == "+13105551212"
+    assert parse("+447700900123", country_code) == "+447700900123"

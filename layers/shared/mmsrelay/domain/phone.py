@@ -36,6 +36,8 @@ _NUMBER = re.compile(r"\+?[0-9]+")
 # first digit, optionally after 1 or +1. The library gives the same answer for every such value.
 _NANP = re.compile(r"(?:\+?1)?([2-9][0-9]{9})")
 SHORT_CODE_DIGITS = range(5, 7)  # 5 or 6 digits
+MAX_CALLING_CODE_DIGITS = 3
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 MAX_DIGITS = 15  # E.164
 
 
@@ -137,8 +139,15 @@ def _cleaned(raw: str) -> str:
 
 
 def _country_code(country_code: str | int | None) -> int | None:
+    """The country calling code, or None for none: a value that is not 1 to 3 ASCII digits (leading
+    zeros aside) is none (``str.isdigit`` also takes "³" and "٣", which ``int()`` refuses or misreads)."""
     text = str(country_code).strip() if country_code is not None else ""
-    return int(text) if text.isdigit() and text != "0" else None
+    if not _ASCII_DIGITS.fullmatch(text):
+        return None
+    significant = text.lstrip("0")
+    if not significant or len(significant) > MAX_CALLING_CODE_DIGITS:
+        return None
+    return int(significant)
 
 
 def mask(number: str | None) -> str:
