@@ -14,6 +14,8 @@ BENCHMARKS = (
     "cold_start_outbound",
     "outbound_batch",
     "cold_start_receipts",
+    "cold_start_media_link",
+    "cold_start_query",
     "inbound_writes",
     "media_copy_memory",
 )
