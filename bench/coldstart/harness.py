@@ -79,9 +79,11 @@ class Variant:
 
 @dataclass
 class Samples:
-    """Milliseconds per variant, one per measured round, and each round's padding depth."""
+    """Milliseconds per variant, one per measured round (wall time, and the child's CPU time), and
+    each round's padding depth."""
 
     times: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     depths: list[int] = field(default_factory=list)
 
 
@@ -123,7 +125,7 @@ def padding(number: int) -> int:
 
 def run_rounds(variants: list[Variant], rounds: int, environment: Callable[[Variant], dict[str, str]]) -> Samples:
     """Each variant once per round, in rotating order, for ``rounds`` rounds after a warm-up round."""
-    samples = Samples(times={variant.name: [] for variant in variants})
+    samples = Samples(times={variant.name: [] for variant in variants}, cpu={variant.name: [] for variant in variants})
     with tempfile.TemporaryDirectory() as scratch:
         answer_file = Path(scratch) / "answer.json"
         for number in range(rounds + 1):
@@ -133,10 +135,12 @@ def run_rounds(variants: list[Variant], rounds: int, environment: Callable[[Vari
                 argv = [sys.executable, *variant.argv(number)]
                 extra = {"BENCH_STACK_PADDING": str(depth), "BENCH_ANSWER_FILE": str(answer_file)}
                 elapsed = time_to_first_answer(argv, {**environment(variant), **extra})
-                variant.check(number, json.loads(answer_file.read_text()))
+                written = json.loads(answer_file.read_text())
                 answer_file.unlink()
+                variant.check(number, written["answer"])
                 if number > 0:  # round 0 warms the file cache and writes bytecode caches
                     samples.times[variant.name].append(elapsed)
+                    samples.cpu[variant.name].append(written["cpu_ms"])
             if number > 0:
                 samples.depths.append(depth)
             print(f"  round {number}/{rounds} done (padding {depth} frames)", file=sys.stderr, flush=True)
@@ -197,8 +201,8 @@ def median_interval(values: list[float], coverage: float = COVERAGE) -> tuple[tu
     return (ordered[best - 1], ordered[n - best]), 1 - 2 * tail
 
 
-def ratios(samples: Samples, name: str, baseline: str) -> RatioSummary:
-    per_round = [value / floor for value, floor in zip(samples.times[name], samples.times[baseline], strict=True)]
+def ratios(series: dict[str, list[float]], name: str, baseline: str) -> RatioSummary:
+    per_round = [value / floor for value, floor in zip(series[name], series[baseline], strict=True)]
     interval, coverage = median_interval(per_round)
     return RatioSummary(statistics.median(per_round), min(per_round), max(per_round), interval, coverage)
 
@@ -206,16 +210,27 @@ def ratios(samples: Samples, name: str, baseline: str) -> RatioSummary:
 def report(
     name: str, samples: Samples, variant: str, baseline: str = "floor", target: float | None = None
 ) -> list[str]:
-    """The figure's line (and a warning line when the run cannot decide the target)."""
-    values = samples.times[variant]
+    """The figure's lines: wall time (what the target is judged on) and CPU time (the same ratio with
+    the waits for a busy machine's run queue left out), each with its spread and, where there is a
+    target, its verdict; a warning line for each that cannot decide the target."""
+    lines = []
+    for suffix, series, what in (("", samples.times, "ms"), ("_cpu", samples.cpu, "ms of CPU")):
+        lines.extend(_report(f"{name}{suffix}", series, what, variant, baseline, target))
+    return lines
+
+
+def _report(
+    name: str, series: dict[str, list[float]], unit: str, variant: str, baseline: str, target: float | None
+) -> list[str]:
+    values = series[variant]
     ms = statistics.median(values)
     rounds = len(values)
     if variant == baseline:
-        return [f"{name}: {ms:.1f} ms (1.00x {baseline}; min {min(values):.1f} ms, max {max(values):.1f} ms)"]
-    summary = ratios(samples, variant, baseline)
+        return [f"{name}: {ms:.1f} {unit} (1.00x {baseline}; min {min(values):.1f}, max {max(values):.1f})"]
+    summary = ratios(series, variant, baseline)
     low, high = summary.interval
     text = (
-        f"{name}: {ms:.1f} ms ({summary.median:.2f}x {baseline}, median of {rounds} paired rounds; "
+        f"{name}: {ms:.1f} {unit} ({summary.median:.2f}x {baseline}, median of {rounds} paired rounds; "
         f"min {summary.low:.2f}x, max {summary.high:.2f}x; median's {summary.coverage:.0%} interval "
         f"{low:.2f}x-{high:.2f}x, spread {summary.spread:.2f}x"
     )

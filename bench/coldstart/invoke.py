@@ -6,7 +6,8 @@ it costs, so the real handler and its floor must be imported the same way.
 
 Usage: python invoke.py <handler module> <event.json> [<stub plan.json>]. The handler's folder
 and the layer are on PYTHONPATH (as /var/task and /opt/python are in Lambda). Once the answer is
-ready (the clock stops) it is written to ``BENCH_ANSWER_FILE``, where the harness checks it and
+ready (the clock stops) it is written to ``BENCH_ANSWER_FILE`` with the CPU time the process
+has used so far, where the harness checks it and
 the work behind it, so a broken or lazy run cannot pass as a fast one. With a stub plan, the
 function's own DynamoDB and Secrets Manager clients (``mmsrelay.aws``'s cached factories) are
 answered by botocore's Stubber (stubs.py), as its floor's are, and every planned call must have
@@ -20,6 +21,7 @@ import importlib
 import json
 import os
 import sys
+import time
 
 
 class Context:
@@ -48,9 +50,10 @@ def main() -> None:
             {"dynamodb": aws.dynamodb_client(), "secretsmanager": aws.secretsmanager_client()}, sys.argv[3]
         )
     answer = handler(event, Context())
+    cpu_ms = time.process_time() * 1000  # this process's CPU time so far, interpreter start-up included
     os.write(int(os.environ["BENCH_READY_FD"]), b"1")  # the answer is ready: stop the clock
     with open(os.environ["BENCH_ANSWER_FILE"], "w") as handle:
-        json.dump(answer, handle)
+        json.dump({"answer": answer, "cpu_ms": cpu_ms}, handle)
     for stubber in stubbers:
         stubber.assert_no_pending_responses()
 
