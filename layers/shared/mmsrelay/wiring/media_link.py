@@ -11,6 +11,7 @@ from mmsrelay.media.presign import S3Presigner
 from mmsrelay.outbound.links import MediaLinkResolver
 from mmsrelay.outbound.settings import MediaLinkSettings
 from mmsrelay.storage.links import LinkRepository
+from mmsrelay.wiring.snapstart import snapshot_safe
 
 
 @cache
@@ -21,3 +22,7 @@ def link_resolver() -> MediaLinkResolver:
         S3Presigner(aws.s3_client(), settings.media_bucket_name),
         utc_now,
     )
+
+
+# SnapStart (EnableSnapStart): models loaded before the snapshot, everything built dropped after a restore.
+snapshot_safe(("dynamodb", "s3"), link_resolver)

@@ -11,6 +11,7 @@ from mmsrelay.query.api import QueryApi
 from mmsrelay.query.queries import MessageQueries
 from mmsrelay.query.settings import QuerySettings
 from mmsrelay.storage.reads import DynamoMessageStore
+from mmsrelay.wiring.snapstart import snapshot_safe
 
 
 @cache
@@ -21,3 +22,7 @@ def query_api() -> QueryApi:
         S3Presigner(aws.s3_client(), settings.media_bucket_name),
     )
     return QueryApi(queries, settings.default_country_code)
+
+
+# SnapStart (EnableSnapStart): models loaded before the snapshot, everything built dropped after a restore.
+snapshot_safe(("dynamodb", "s3"), query_api)

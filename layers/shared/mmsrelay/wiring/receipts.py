@@ -19,6 +19,7 @@ from mmsrelay.receipts.apply import ApplyReceipt
 from mmsrelay.receipts.settings import MailedReportSettings, ReceiptSettings, SweepSettings
 from mmsrelay.receipts.webhook import ReceiptWebhook
 from mmsrelay.storage.receipts import ReceiptRepository
+from mmsrelay.wiring.snapstart import snapshot_safe
 from mmsrelay.wiring.webhooks import basic_auth_verifier
 
 if TYPE_CHECKING:
@@ -59,3 +60,7 @@ def mailed_report(metrics: MetricsSink) -> ApplyMailedReport:
         metrics,
         settings.max_report_bytes,
     )
+
+
+# SnapStart (EnableSnapStart): models loaded before the snapshot, everything built dropped after a restore.
+snapshot_safe(("dynamodb", "secretsmanager"), receipt_webhook, no_receipt_sweep, mailed_report)
