@@ -18,6 +18,7 @@ BENCHMARKS = (
     "cold_start_query",
     "inbound_writes",
     "media_copy_memory",
+    "message_costs",
 )
 TIMEOUT_SECONDS = 900
 
