@@ -19,7 +19,7 @@ def link_resolver() -> MediaLinkResolver:
     settings = MediaLinkSettings.from_environ(os.environ)
     return MediaLinkResolver(
         LinkRepository(aws.dynamodb_client(), settings.messages_table_name),
-        S3Presigner(aws.s3_client(), settings.media_bucket_name),
+        S3Presigner(aws.s3_client, settings.media_bucket_name),
         utc_now,
     )
 

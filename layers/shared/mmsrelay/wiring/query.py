@@ -19,7 +19,7 @@ def query_api() -> QueryApi:
     settings = QuerySettings.from_environ(os.environ)
     queries = MessageQueries(
         DynamoMessageStore(aws.dynamodb_client(), settings.messages_table_name),
-        S3Presigner(aws.s3_client(), settings.media_bucket_name),
+        S3Presigner(aws.s3_client, settings.media_bucket_name),
     )
     return QueryApi(queries, settings.default_country_code)
 
