@@ -79,10 +79,11 @@ class Variant:
 
 @dataclass
 class Samples:
-    """Milliseconds per variant, one per measured round (wall time, and the child's CPU time), and
-    each round's padding depth."""
+    """Milliseconds per variant, one per measured round: wall time, wall time less the child's wait
+    for a CPU, the child's CPU time; and each round's padding depth."""
 
     times: dict[str, list[float]] = field(default_factory=dict)
+    unqueued: dict[str, list[float]] = field(default_factory=dict)
     cpu: dict[str, list[float]] = field(default_factory=dict)
     depths: list[int] = field(default_factory=list)
 
@@ -125,7 +126,11 @@ def padding(number: int) -> int:
 
 def run_rounds(variants: list[Variant], rounds: int, environment: Callable[[Variant], dict[str, str]]) -> Samples:
     """Each variant once per round, in rotating order, for ``rounds`` rounds after a warm-up round."""
-    samples = Samples(times={variant.name: [] for variant in variants}, cpu={variant.name: [] for variant in variants})
+    samples = Samples(
+        times={variant.name: [] for variant in variants},
+        unqueued={variant.name: [] for variant in variants},
+        cpu={variant.name: [] for variant in variants},
+    )
     with tempfile.TemporaryDirectory() as scratch:
         answer_file = Path(scratch) / "answer.json"
         for number in range(rounds + 1):
@@ -140,6 +145,7 @@ def run_rounds(variants: list[Variant], rounds: int, environment: Callable[[Vari
                 variant.check(number, written["answer"])
                 if number > 0:  # round 0 warms the file cache and writes bytecode caches
                     samples.times[variant.name].append(elapsed)
+                    samples.unqueued[variant.name].append(elapsed - written["waited_ms"])
                     samples.cpu[variant.name].append(written["cpu_ms"])
             if number > 0:
                 samples.depths.append(depth)
@@ -210,17 +216,28 @@ def ratios(series: dict[str, list[float]], name: str, baseline: str) -> RatioSum
 def report(
     name: str, samples: Samples, variant: str, baseline: str = "floor", target: float | None = None
 ) -> list[str]:
-    """The figure's lines: wall time (what the target is judged on) and CPU time (the same ratio with
-    the waits for a busy machine's run queue left out), each with its spread and, where there is a
-    target, its verdict; a warning line for each that cannot decide the target."""
+    """The figure's lines, each with its spread and, where there is a target, its verdict (a warning
+    line for each that cannot decide it): wall time, what the target is judged on; wall time less
+    the child's wait for a CPU (``_unqueued``: the wall time an idle machine would give, I/O waits
+    kept); and the child's CPU time (``_cpu``). On a busy machine the two last are the steady ones."""
     lines = []
-    for suffix, series, what in (("", samples.times, "ms"), ("_cpu", samples.cpu, "ms of CPU")):
-        lines.extend(_report(f"{name}{suffix}", series, what, variant, baseline, target))
+    for suffix, series, what in (
+        ("", samples.times, "ms"),
+        ("_unqueued", samples.unqueued, "ms"),
+        ("_cpu", samples.cpu, "ms of CPU"),
+    ):
+        lines.extend(_report(f"{name}{suffix}", series, what, variant, baseline, target, samples.depths))
     return lines
 
 
 def _report(
-    name: str, series: dict[str, list[float]], unit: str, variant: str, baseline: str, target: float | None
+    name: str,
+    series: dict[str, list[float]],
+    unit: str,
+    variant: str,
+    baseline: str,
+    target: float | None,
+    depths: list[int],
 ) -> list[str]:
     values = series[variant]
     ms = statistics.median(values)
@@ -234,6 +251,11 @@ def _report(
         f"min {summary.low:.2f}x, max {summary.high:.2f}x; median's {summary.coverage:.0%} interval "
         f"{low:.2f}x-{high:.2f}x, spread {summary.spread:.2f}x"
     )
+    unpadded = [
+        value / floor for value, floor, depth in zip(values, series[baseline], depths, strict=True) if not depth
+    ]
+    if unpadded:  # the round at the call depth known to cost 20 ms (python/cpython#142183)
+        text += f"; at no padding {statistics.median(unpadded):.2f}x"
     if target is None:
         return [text + ")"]
     verdict = "met" if high <= target else "NOT MET" if low > target else "inconclusive"

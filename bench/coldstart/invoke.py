@@ -7,7 +7,7 @@ it costs, so the real handler and its floor must be imported the same way.
 Usage: python invoke.py <handler module> <event.json> [<stub plan.json>]. The handler's folder
 and the layer are on PYTHONPATH (as /var/task and /opt/python are in Lambda). Once the answer is
 ready (the clock stops) it is written to ``BENCH_ANSWER_FILE`` with the CPU time the process
-has used so far, where the harness checks it and
+has used so far and the time it spent waiting for a CPU, where the harness checks it and
 the work behind it, so a broken or lazy run cannot pass as a fast one. With a stub plan, the
 function's own DynamoDB and Secrets Manager clients (``mmsrelay.aws``'s cached factories) are
 answered by botocore's Stubber (stubs.py), as its floor's are, and every planned call must have
@@ -51,11 +51,21 @@ def main() -> None:
         )
     answer = handler(event, Context())
     cpu_ms = time.process_time() * 1000  # this process's CPU time so far, interpreter start-up included
+    waited_ms = run_queue_wait_ms()
     os.write(int(os.environ["BENCH_READY_FD"]), b"1")  # the answer is ready: stop the clock
     with open(os.environ["BENCH_ANSWER_FILE"], "w") as handle:
-        json.dump({"answer": answer, "cpu_ms": cpu_ms}, handle)
+        json.dump({"answer": answer, "cpu_ms": cpu_ms, "waited_ms": waited_ms}, handle)
     for stubber in stubbers:
         stubber.assert_no_pending_responses()
+
+
+def run_queue_wait_ms() -> float:
+    """How long this process has waited for a CPU since it was created (Linux schedstat), or 0."""
+    try:
+        with open("/proc/self/schedstat") as handle:
+            return int(handle.read().split()[1]) / 1e6
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def padded(frames: int) -> None:
