@@ -1,7 +1,7 @@
 """The webhook handlers import only what their first request uses (their cold start is a target:
 bench/README.md): no module of another function's use case, and none of the heavy libraries the
-outbound function needs (pydantic, requests, Powertools' idempotency and batch processor), nor the
-X-Ray SDK with tracing off."""
+outbound function needs (pydantic, requests, Powertools' idempotency, batch processor and
+parameters), nor the X-Ray SDK with tracing off."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ HEAVY = (
     "aws_lambda_powertools.utilities.idempotency",
     "aws_lambda_powertools.utilities.batch",
     "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.parameters",  # every provider, for one secret (webhooks/credentials.py)
 )
 # Modules of the same wiring module's other functions (the sweep, the mailed MM4 reports).
 OTHER_FUNCTIONS = ("mmsrelay.receipts.sweep", "mmsrelay.receipts.mailed", "mmsrelay.storage.report_objects")

@@ -51,6 +51,11 @@ def events_client() -> EventBridgeClient:
     return boto3.client("events", config=_CONFIG)
 
 
+def secret_string(secret_id: str) -> str:
+    """The secret's current value (its ``SecretString``), read from Secrets Manager."""
+    return secretsmanager_client().get_secret_value(SecretId=secret_id)["SecretString"]
+
+
 def reset_clients() -> None:
     """Forgets every client built so far: the next call of a factory builds a new one (after a
     SnapStart restore, with connections and credentials of the restored environment)."""
