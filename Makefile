@@ -161,6 +161,10 @@ invoke: $(APP_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## run one function of 
 		echo "usage: make invoke FUNCTION=<logical id or short name> EVENT=events/<file>.json (with make up running)" >&2; exit 2; fi
 	@$(LOCAL_PATH) $(APP_PY) -m devstack invoke "$(FUNCTION)" "$(EVENT)"
 
+.PHONY: fuzz
+fuzz: setup ## generated requests (schemas/openapi.yaml), 5,000 per operation, on a local stack: prints figures
+	$(LOCAL_PATH) $(APP_PY) -m fuzz $(FUZZ_ARGS)
+
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
 	$(LOCAL_PATH) $(APP_PY) -m bench

@@ -36,7 +36,9 @@ from devstack.invoke import AwsTarget, BuiltFunction, Invocation, base_interpret
 from devstack.sam import RepoPaths, SamCli
 from gatewaysim import images
 from gatewaysim.simulator import GatewaySimulator
+from tests import photos
 from tests.integration.conftest import create_messages_table
+from tests.openapi import check_answer, is_api_event
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, EVENTS, load_event
 from tests.template import ROOT, function_environment, resources, template
 
@@ -123,6 +125,16 @@ def report_stored_by_ses(deployed: Deployed) -> None:
     s3.put_object(Bucket=record["bucket"]["name"], Key=record["object"]["key"], Body=raw)
 
 
+def large_photo(deployed: Deployed) -> None:
+    """The 2.4 MB camera photo outbound_sqs_large_photo.json sends: over the 1 MiB limit, so fitted with Pillow."""
+    deployed.client("s3").put_object(
+        Bucket=MEDIA_BUCKET,
+        Key="outbound/photos/beach.jpg",
+        Body=photos.camera_jpeg(4032, 3024, seed=1),
+        ContentType="image/jpeg",
+    )
+
+
 def stored(guid: str) -> dict[str, Any]:
     return {"statusCode": 200, "body": {"transactionGUID": guid}}
 
@@ -155,6 +167,8 @@ SAMPLES = (
     # order-1234-shipped is sent over HTTPS; team-dinner-photos fails for good (its URL's host is
     # not allowed); the third job is invalid: no record is left to retry.
     Sample("outbound_sqs_batch.json", "OutboundFunction", NO_FAILURES, sent_to="13105551212"),
+    # Sent only once the layer's Pillow has fitted the photo (a photo that cannot be fitted fails the job).
+    Sample("outbound_sqs_large_photo.json", "OutboundFunction", NO_FAILURES, seed=large_photo, sent_to="13105551214"),
     Sample(
         "media_link_get.json",
         "MediaLinkFunction",
@@ -519,6 +533,10 @@ def test_each_sample_is_answered_by_its_built_function(
     assert contains(answer, sample.answer), answered(invocation)
     for part in sample.redirects_to:
         assert part in answer["headers"]["Location"], answered(invocation)
+    # And an HTTP answer is one schemas/openapi.yaml gives for that request
+    event = load_event(sample.event)
+    if is_api_event(event):
+        check_answer(event, invocation.answer)
     # And it ran on the layer's packages
     assert invocation.modules["mmsrelay"].file is not None
     assert Path(invocation.modules["mmsrelay"].file).is_relative_to(layer_build.python)

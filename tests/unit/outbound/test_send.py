@@ -156,6 +156,26 @@ def test_a_number_that_cannot_be_normalised_fails_the_job() -> None:
     assert outcome == {"status": "failed", "code": "invalid_number"}
 
 
+@pytest.mark.parametrize(
+    ("to", "detail"),
+    [
+        ("5551212", "to[0]: a local number: add its area code"),
+        ("310555121", "to[0]: too short for a number of country code 1"),
+        ("1234", "to[0]: too short for a number of country code 1"),
+    ],
+)
+def test_an_impossible_recipient_fails_the_job_naming_the_field_and_why(to: str, detail: str) -> None:
+    # Given a job to a number that cannot exist (a 7-digit North American number, a short one)
+    send, repository, _ = use_case()
+    gateway = FakeGateway()
+    # When it is handled
+    outcome = send(job(to=[to]), "m-5", gateway)
+    # Then nothing is sent, and the job fails saying which field and why (never the number)
+    assert outcome == {"status": "failed", "code": "invalid_number"}
+    assert gateway.sent == []
+    assert repository.errors["m-5"] == ("invalid_number", f"invalid_number: {detail}")
+
+
 def test_failed_deliveries_back_off_doubling_up_to_fifteen_minutes() -> None:
     assert [backoff_seconds(n, 30) for n in range(1, 8)] == [30, 60, 120, 240, 480, 900, 900]
     assert backoff_seconds(1, 0) == 0

@@ -19,3 +19,4 @@ class StatusEvent:
     state: str | None = None  # as received: DELIVRD, 40001, Retrieved...
     code: str | None = None  # an error code: SMPP err, smppStatusCode, a send error's code
     occurred_at: str | None = None  # the receipt's own time (done date), when given
+    detail: str | None = None  # a receipt's short text (numbers masked, <= 200 characters), when given

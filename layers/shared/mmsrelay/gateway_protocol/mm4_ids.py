@@ -11,7 +11,7 @@ import uuid
 from typing import Final
 
 _ID_NAMESPACE: Final = uuid.UUID("6f1f0d52-3c1e-4d0e-9a57-2f52b8d9c0a4")
-_FORWARD_KEY: Final = re.compile(r"[0-9a-f]{32}")
+_MESSAGE_KEY: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def mm4_transaction_id(message_id: str) -> str:
@@ -29,6 +29,6 @@ def message_key_of(header: str) -> str:
     return header.strip().strip("<>").split("@", 1)[0].strip().lower()
 
 
-def is_forward_key(key: str) -> bool:
-    """Whether ``key`` (``message_key_of`` a header) has the shape of our forwards' message keys."""
-    return _FORWARD_KEY.fullmatch(key) is not None
+def is_message_key(key: str) -> bool:
+    """Whether ``key`` has the shape of :func:`mm4_message_key` (32 lower-case hex digits)."""
+    return _MESSAGE_KEY.fullmatch(key) is not None

@@ -154,7 +154,13 @@ class OutboundRecords:
             logger.error("messageId reused for a different message", extra={"message_id": message_id})
             return "message_id_reused"
         except IdempotencyAlreadyInProgressError:
+            # Another delivery of the same job (often in this very batch) is sending it: look again
+            # after the back-off, when its record says how it ended, not after the queue's visibility
+            # timeout (six function timeouts).
             logger.info("job already in progress elsewhere", extra={"message_id": message_id})
+            self._visibility.delay(
+                record.receipt_handle, backoff_seconds(record.receive_count, self._visibility.base_delay_seconds)
+            )
             raise
         except TransientError as error:
             retry_after = getattr(error, "retry_after", None)

@@ -86,8 +86,8 @@ class SendOutboundJob:
             transport = choose_transport(job)
             message = OutboundMessage(
                 message_id=message_id,
-                sender=self._number(job.sender),
-                recipients=tuple(self._number(number) for number in job.to),
+                sender=self._number(job.sender, "from"),
+                recipients=tuple(self._number(number, f"to[{n}]") for n, number in enumerate(job.to)),
                 text=job.text,
                 subject=job.subject,
                 attachments=self._attachments(job, message_id, transport),
@@ -139,11 +139,11 @@ class SendOutboundJob:
             return self._media.for_https(job, message_id)
         return self._media.for_mm4(job, message_id)
 
-    def _number(self, raw: str) -> str:
+    def _number(self, raw: str, field: str) -> str:
         try:
             return to_e164(raw, self._country_code)
-        except InvalidPhoneNumber:
-            raise PermanentSendError("invalid_number", "not a phone number or short code") from None
+        except InvalidPhoneNumber as error:
+            raise PermanentSendError("invalid_number", f"{field}: {error}") from None
 
 
 def _sent_outcome(result: SendResult) -> dict[str, Any]:

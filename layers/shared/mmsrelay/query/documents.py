@@ -141,6 +141,7 @@ def _history(events: tuple[StatusEvent, ...]) -> list[Document]:
             ("state", event.state),
             ("source", event.source),
             ("occurredAt", event.occurred_at),
+            ("detail", event.detail),
         ):
             if value is not None:
                 entry[name] = value

@@ -12,7 +12,7 @@ from mmsrelay.domain.clock import iso_time
 from mmsrelay.domain.errors import TransientError
 from mmsrelay.domain.history import StatusEvent
 from mmsrelay.domain.status import RANK
-from mmsrelay.gateway_protocol.mm4_ids import is_forward_key, message_key_of
+from mmsrelay.gateway_protocol.mm4_ids import is_message_key, message_key_of
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.receipts.model import Receipt
 from mmsrelay.receipts.parse import canonical_guid
@@ -90,6 +90,7 @@ class ApplyReceipt:
             state=receipt.state,
             code=receipt.error_code,
             occurred_at=iso_time(receipt.occurred_at) if receipt.occurred_at else None,
+            detail=receipt.detail,
         )
         outcome = self._repository.apply(guid, event)
         logger.info("receipt applied", extra={**log, "outcome": outcome})
@@ -97,7 +98,7 @@ class ApplyReceipt:
 
     @staticmethod
     def _names_our_forward(receipt: Receipt) -> bool:
-        return receipt.kind in ("mm4_delivery_report", "mm4_read_reply") and is_forward_key(
+        return receipt.kind in ("mm4_delivery_report", "mm4_read_reply") and is_message_key(
             message_key_of(receipt.mm4_message_id or "")
         )
 
@@ -107,9 +108,13 @@ class ApplyReceipt:
                 return None
             # The report's X-Mms-Message-ID is either our forward's Message-ID (a 32-digit hex key)
             # or the gateway's transaction GUID from its reply to DATA (8-4-4-4-12): the gateway's
-            # page does not say which, and the two shapes cannot be confused.
+            # page does not say which, and the two shapes cannot be confused. Anything else names
+            # no message of ours and is not looked up (an empty or over-long key is one DynamoDB
+            # refuses outright).
             key = message_key_of(receipt.mm4_message_id)
-            return canonical_guid(key) or self._repository.guid_for_mm4_report(key, receipt.recipient)
+            if guid := canonical_guid(key):
+                return guid
+            return self._repository.guid_for_mm4_report(key, receipt.recipient) if is_message_key(key) else None
         preferred, other = receipt.transaction_guid, receipt.linked_guid
         if self._guid_field == "transactionGUIDlinked":
             preferred, other = other, preferred

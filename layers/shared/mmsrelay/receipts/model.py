@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from types import MappingProxyType
 from typing import Literal
 
 from mmsrelay.domain.errors import PermanentError
 from mmsrelay.domain.status import Status
 
 ReceiptKind = Literal["http", "smpp_text", "carrier_event", "mm4_delivery_report", "mm4_read_reply"]
-ReceiptErrorCode = Literal["no_transaction_guid", "not_an_mm4_report", "no_message_id"]
-
-
-def _no_raw() -> Mapping[str, str | tuple[str, ...]]:
-    return MappingProxyType({})
+ReceiptErrorCode = Literal["no_transaction_guid", "not_an_mm4_report", "no_message_id", "ambiguous_report"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +32,6 @@ class Receipt:
     kind: ReceiptKind
     mm4_message_id: str | None  # "<id@domain>", as derive_message_ids builds it
     recipient: str | None  # E.164 (or a short code's digits) of the recipient an MM4 report is about
-    # Every field (HTTP) or header (MM4) as received: a repeated one keeps all its values.
-    raw: Mapping[str, str | tuple[str, ...]] = field(default_factory=_no_raw)
 
 
 class ReceiptError(PermanentError, ValueError):

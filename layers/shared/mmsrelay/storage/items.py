@@ -32,6 +32,7 @@ DUE_PREFIX = "DUE#"
 # The attributes of a place in a conversation (ByNumber's keys and the table's), in this order.
 CONVERSATION_KEY = ("gsi1pk", "gsi1sk", "pk", "sk")
 HISTORY_TEXT_LIMIT = 64  # characters of a state or code kept in a history entry
+HISTORY_DETAIL_LIMIT = 200  # characters of a receipt's detail kept (the parser cuts it there already)
 INBOUND_STATUS = "received"
 MEDIA_PENDING = "pending"
 MEDIA_STORED = "stored"
@@ -81,6 +82,8 @@ def history_entry(event: StatusEvent) -> AttributeMap:
         entry["code"] = {"S": event.code[:HISTORY_TEXT_LIMIT]}
     if event.occurred_at:
         entry["occurredAt"] = {"S": event.occurred_at}
+    if event.detail:
+        entry["detail"] = {"S": event.detail[:HISTORY_DETAIL_LIMIT]}
     return {"M": entry}
 
 

@@ -150,6 +150,7 @@ def history(value: Any) -> tuple[StatusEvent, ...]:
             state=event.get("state"),
             code=event.get("code"),
             occurred_at=event.get("occurredAt"),
+            detail=event.get("detail"),
         )
         for event in _maps(value)
     )
