@@ -161,9 +161,39 @@ invoke: $(APP_VENV)/.synced $(LAMBDA_RUNTIME)/.installed ## run one function of 
 		echo "usage: make invoke FUNCTION=<logical id or short name> EVENT=events/<file>.json (with make up running)" >&2; exit 2; fi
 	@$(LOCAL_PATH) $(APP_PY) -m devstack invoke "$(FUNCTION)" "$(EVENT)"
 
+.PHONY: fuzz
+fuzz: setup ## generated requests (schemas/openapi.yaml), 5,000 per operation, on a local stack: prints figures
+	$(LOCAL_PATH) $(APP_PY) -m fuzz $(FUZZ_ARGS)
+
 .PHONY: bench
 bench: setup ## benchmarks: print figures against their baselines (bench/README.md)
 	$(LOCAL_PATH) $(APP_PY) -m bench
+
+# ---------------------------------------------------------------- reliability runs (docs/reliability.md)
+# Each deploys its own local stack with the gateway simulator, drives it and prints its figures.
+.PHONY: reliability
+reliability: setup ## every reliability run below, in turn (about 25 minutes)
+	$(LOCAL_PATH) $(APP_PY) -m reliability
+
+.PHONY: soak
+soak: setup ## 1,000 outbound jobs while the gateway fails one attempt in five: lost jobs, duplicates, time to drain
+	$(LOCAL_PATH) $(APP_PY) -m reliability soak
+
+.PHONY: crashes
+crashes: setup ## the outbound function killed at three points, the emulator restarted: lost jobs, duplicates
+	$(LOCAL_PATH) $(APP_PY) -m reliability crashes
+
+.PHONY: outages
+outages: setup ## DynamoDB and S3 down, then throttled, under MOs, jobs and receipts: nothing lost, no 2xx unstored
+	$(LOCAL_PATH) $(APP_PY) -m reliability outages
+
+.PHONY: mo-duplicates
+mo-duplicates: setup ## 500 MOs posted three times at once, media failing: one item, media stored once
+	$(LOCAL_PATH) $(APP_PY) -m reliability mo_duplicates
+
+.PHONY: receipt-chaos
+receipt-chaos: setup ## 500 messages' receipts shuffled, duplicated, early and late: every final status right
+	$(LOCAL_PATH) $(APP_PY) -m reliability receipt_chaos
 
 # ---------------------------------------------------------------- AWS
 # Your AWS profile decides the account and region (SAM_ENV's us-east-1 is for offline commands).

@@ -14,8 +14,13 @@ BENCHMARKS = (
     "cold_start_outbound",
     "outbound_batch",
     "cold_start_receipts",
+    "cold_start_media_link",
+    "cold_start_query",
     "inbound_writes",
     "media_copy_memory",
+    "media_fit",
+    "inbound_answer",
+    "message_costs",
     "outbound_stack",
 )
 TIMEOUT_SECONDS = 900

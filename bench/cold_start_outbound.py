@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
-from bench.coldstart.harness import GLOBAL_ENVIRONMENT, ROOT, Variant, child_environment, figure, run_rounds
+from bench.coldstart.harness import (
+    GLOBAL_ENVIRONMENT,
+    ROOT,
+    ROUNDS,
+    Variant,
+    child_environment,
+    print_report,
+    run_rounds,
+)
 from gatewaysim.http_api import HttpApi
 from tests.support import load_event
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 TARGET_RATIO = 1.4
 LAYER = ROOT / "layers" / "shared"
 FUNCTION = ROOT / "functions" / "outbound"
@@ -105,7 +112,7 @@ def main() -> None:
         def handler_batch(number: int) -> list[str]:
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(sqs_event(f"bench-{uuid.uuid4().hex}")))
-            return [str(CHILDREN / "invoke.py"), "app", str(path), "no-failures", str(plan)]
+            return [str(CHILDREN / "invoke.py"), "app", str(path), str(plan)]
 
         def floor_calls(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
@@ -122,16 +129,25 @@ def main() -> None:
                     }
                 )
             )
-            return [str(CHILDREN / "invoke.py"), "outbound_floor", str(path), "no-failures"]
+            return [str(CHILDREN / "invoke.py"), "outbound_floor", str(path)]
+
+        taken = [0]  # messages the gateway had accepted before the sample
+
+        def one_more_sent(_: int, answer: Any) -> None:
+            """The batch reported no failure, and the gateway accepted exactly one more message."""
+            if answer != {"batchItemFailures": []} or len(gateway.sent) != taken[0] + 1:
+                raise RuntimeError(
+                    f"answered {answer}; the gateway holds {len(gateway.sent)} messages, not {taken[0] + 1}"
+                )
+            taken[0] += 1
 
         variants = [
-            Variant("floor", floor_calls, (FUNCTION, LAYER)),
-            Variant("handler", handler_batch, (FUNCTION, LAYER)),
+            Variant("floor", floor_calls, (FUNCTION, LAYER), one_more_sent),
+            Variant("handler", handler_batch, (FUNCTION, LAYER), one_more_sent),
         ]
-        medians = run_rounds(variants, ROUNDS, lambda variant: child_environment(None, settings, variant.pythonpath))
-    floor = medians["floor"]
-    print(figure("outbound_cold_start_floor", floor, "ms", "floor", floor))
-    print(figure("outbound_cold_start", medians["handler"], "ms", "floor", floor, TARGET_RATIO))
+        samples = run_rounds(variants, ROUNDS, lambda variant: child_environment(None, settings, variant.pythonpath))
+    print_report("outbound_cold_start_floor", samples, "floor")
+    print_report("outbound_cold_start", samples, "handler", target=TARGET_RATIO)
 
 
 if __name__ == "__main__":

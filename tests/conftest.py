@@ -1,7 +1,7 @@
 """Settings every tier shares.
 
 The handlers build Powertools' Logger, Metrics and Tracer when imported, reading these variables
-as Lambda would find them (template.yaml sets the same values in Globals).
+as Lambda would find them (template.yaml gives the functions the same values).
 """
 
 import os

@@ -117,6 +117,7 @@ def _holds(condition: Any, parameters: Mapping[str, str]) -> bool:
 # A value for each optional Parameter that switches a feature on (their defaults leave it off).
 OPTIONS_ON: dict[str, str] = {
     "EnableTracing": "true",
+    "EnableSnapStart": "true",
     "AllowedSourceCidrs": "203.0.113.0/24,198.51.100.0/24",
     "MediaLinkBaseUrl": "https://mms.example.com",
     "EgressSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",

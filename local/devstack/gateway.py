@@ -25,10 +25,15 @@ def stack_on(
     simulator: GatewaySimulator,
     progress: Callable[[str], object] = logger.info,
     overrides: Mapping[str, str] | None = None,
+    emulator_env: dict[str, str] | None = None,
+    persist: bool = False,
 ) -> Iterator[DeployedStack]:
     """The template deployed on a local emulator, sending through ``simulator`` (started); torn
-    down when the block ends. ``overrides``: more template Parameters (after the simulator's)."""
-    local = LocalStack(extra_overrides={**gateway_overrides(simulator), **(overrides or {})})
+    down when the block ends. ``overrides``: more template Parameters (after the simulator's);
+    ``emulator_env`` and ``persist`` are passed to :class:`LocalStack`."""
+    local = LocalStack(
+        extra_overrides={**gateway_overrides(simulator), **(overrides or {})}, emulator_env=emulator_env, persist=persist
+    )
     stack = local.up(progress=progress)
     try:
         install_gateway_credentials(stack, simulator)

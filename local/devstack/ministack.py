@@ -49,11 +49,41 @@ def free_port() -> int:
         return port
 
 
-class Ministack:
-    """One emulator process: ``start()`` waits until it is healthy, ``stop()`` removes every trace."""
+def remove_in_background(folder: Path) -> None:
+    """Removes ``folder`` (renamed first, so it is gone from its place at once) in a detached ``rm``.
 
-    def __init__(self, executable: Path) -> None:
+    The emulator's folder holds every function process's extracted code and layer (tens of
+    megabytes and thousands of files each, hundreds of megabytes after a busy run); deleting them
+    took over a minute on the development machine's disk, and nothing needs to wait for it.
+    """
+    doomed = folder.with_name(folder.name + "-removed")
+    try:
+        folder.rename(doomed)
+        subprocess.Popen(
+            ["rm", "-rf", "--", str(doomed)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        shutil.rmtree(doomed if doomed.exists() else folder, ignore_errors=True)
+
+
+class Ministack:
+    """One emulator process: ``start()`` waits until it is healthy, ``stop()`` removes every trace.
+
+    ``extra_env`` is added to the emulator's environment (which its functions inherit): the
+    reliability runs point the functions' DynamoDB and S3 clients at a fault-injecting proxy with
+    ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_S3``. ``persist`` keeps the emulator's state
+    in its state folder across ``restart()`` (ministack saves it on a graceful stop and loads it
+    at start: ``PERSIST_STATE``, ``S3_PERSIST``).
+    """
+
+    def __init__(self, executable: Path, extra_env: dict[str, str] | None = None, persist: bool = False) -> None:
         self._executable = executable
+        self._extra_env = dict(extra_env or {})
+        self._persist = persist
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir: Path | None = None
         self._certificate: ServerCertificate | None = None
@@ -71,8 +101,17 @@ class Ministack:
         return self._certificate.ca_file
 
     @property
+    def certificate(self) -> ServerCertificate:
+        """The emulator's server certificate, key and CA (a local proxy in front of it may serve the
+        same certificate, which the functions already trust)."""
+        if self._certificate is None:
+            raise MinistackError("ministack is not running")
+        return self._certificate
+
+    @property
     def pid(self) -> int:
-        """The emulator's process id (the function processes it starts are its descendants)."""
+        """The emulator's process id, also its process group's and session's: the function
+        processes it spawns are in that session."""
         if self._process is None:
             raise MinistackError("ministack is not running")
         return self._process.pid
@@ -128,6 +167,9 @@ class Ministack:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        if self._persist:
+            env.update({"PERSIST_STATE": "1", "S3_PERSIST": "1", "S3_DATA_DIR": str(self.workdir / "s3")})
+        env.update(self._extra_env)
         log = (self.workdir / "ministack.log").open("ab")
         self._process = subprocess.Popen(
             [str(self._executable)],
@@ -155,6 +197,17 @@ class Ministack:
             time.sleep(0.2)
         return False
 
+    def restart(self) -> None:
+        """Stops the emulator gracefully (it saves its state when ``persist``) and starts it again on
+        the same port, with the same state folder and certificate; its function processes die with it."""
+        if self._process is None:
+            raise MinistackError("ministack is not running")
+        self._terminate()
+        self._spawn()
+        if not self._wait_healthy():
+            raise MinistackError(f"ministack did not come back after a restart; log tail:\n{self.log_tail()}")
+        logger.info("ministack restarted on %s", self.endpoint)
+
     def log_tail(self, lines: int = 40) -> str:
         if self._workdir is None:
             return ""
@@ -179,7 +232,7 @@ class Ministack:
     def stop(self) -> None:
         self._terminate()
         if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+            remove_in_background(self._workdir)
             self._workdir = None
             self._certificate = None
 

@@ -36,6 +36,8 @@ class DeployedStack:
     ca_file: Path  # the emulator's CA: pass as ``verify=`` to HTTP clients
     outputs: dict[str, str]
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The emulator the stack runs on (None when the handle was built from a state file).
+    emulator: Ministack | None = field(default=None, repr=False)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulator (cached per service)."""
@@ -50,6 +52,21 @@ class DeployedStack:
                 config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2}),
             )
         return self._clients[service]
+
+    def close_clients(self) -> None:
+        """Closes the cached clients' connections (they are made again on next use)."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()
+
+    def restart_emulator(self) -> None:
+        """Restarts the emulator in place (same port, same state when it persists its state): its
+        function processes die, in-flight invocations with them. Our own connections are closed
+        first, since the emulator waits for open TLS connections before it saves its state."""
+        if self.emulator is None:
+            raise RuntimeError("this stack handle does not own its emulator")
+        self.close_clients()
+        self.emulator.restart()
 
     @property
     def api_url(self) -> str:
@@ -112,10 +129,18 @@ class LocalStack:
     then fails comparing it).
     """
 
-    def __init__(self, paths: RepoPaths | None = None, extra_overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        paths: RepoPaths | None = None,
+        extra_overrides: dict[str, str] | None = None,
+        emulator_env: dict[str, str] | None = None,
+        persist: bool = False,
+    ) -> None:
+        """``emulator_env``: added to the emulator's environment (its functions inherit it);
+        ``persist``: the emulator keeps its state across ``DeployedStack.restart_emulator()``."""
         self._paths = paths or RepoPaths.discover()
         self._extra = extra_overrides or {}
-        self._ministack = Ministack(self._paths.ministack)
+        self._ministack = Ministack(self._paths.ministack, emulator_env, persist)
 
     def up(self, progress: Any = logger.info) -> DeployedStack:
         sam = SamCli(self._paths)
@@ -130,7 +155,7 @@ class LocalStack:
             sam.deploy(
                 for_the_emulator(built), self._ministack.endpoint, self._ministack.ca_file, STACK_NAME, overrides
             )
-            stack = DeployedStack(self._ministack.endpoint, self._ministack.ca_file, {})
+            stack = DeployedStack(self._ministack.endpoint, self._ministack.ca_file, {}, emulator=self._ministack)
             described = stack.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
             stack.outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}
             stack.client("dynamodb").update_time_to_live(

@@ -34,7 +34,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -161,15 +161,37 @@ class HttpFault:
 
 @dataclass(frozen=True)
 class ErrorRate:
-    """Submissions with no planned fault get ``fault`` with probability ``rate`` (seeded, reproducible)."""
+    """Submissions with no planned fault get ``fault`` with probability ``rate`` (seeded, reproducible).
+
+    ``others``: more faults; a failing submission then gets one of ``fault`` and ``others``, drawn
+    uniformly from the same seeded generator (``ErrorRate.mixed(0.2, [...])``).
+    """
 
     rate: float
     fault: HttpFault = field(default_factory=lambda: HttpFault.http_status(503))
     seed: int | None = 0
+    others: tuple[HttpFault, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError("the error rate is a probability between 0 and 1")
+
+    @classmethod
+    def mixed(cls, rate: float, faults: Iterable[HttpFault], seed: int | None = 0) -> ErrorRate:
+        """Fails submissions with probability ``rate``, each failure one of ``faults`` (uniformly)."""
+        first, *rest = faults
+        return cls(rate, first, seed, tuple(rest))
+
+    @property
+    def faults(self) -> tuple[HttpFault, ...]:
+        return (self.fault, *self.others)
+
+
+# A hook called with a submission's form and the client's address (host, port) before the
+# submission is answered; the fault it returns replaces the answer (None: answered as usual).
+SubmissionHook = Callable[[dict[str, str], tuple[str, int]], "HttpFault | None"]
+# A hook called with each accepted message and the client's address, before the answer is sent.
+AcceptedHook = Callable[["SentMessage", tuple[str, int]], None]
 
 
 # --------------------------------------------------------------------------------------- records
@@ -339,6 +361,8 @@ class _ApiState:
         self._statuses: dict[str, int] = {}
         self.tls_failures = 0
         self.rate_limits: SourceRateLimits | None = None
+        self.on_submission: SubmissionHook | None = None
+        self.on_accepted: AcceptedHook | None = None
 
     def credentials_match(self, user: str, password: str) -> bool:
         key, secret = self._credentials
@@ -374,8 +398,9 @@ class _ApiState:
         with self._lock:
             if self._plan:
                 return self._plan.popleft()
-            if self._error_rate is not None and self._rng.random() < self._error_rate.rate:
-                return self._error_rate.fault
+            rate = self._error_rate
+            if rate is not None and self._rng.random() < rate.rate:
+                return rate.fault if not rate.others else rate.faults[self._rng.randrange(len(rate.faults))]
             return None
 
     # records ------------------------------------------------------------------------------
@@ -440,7 +465,13 @@ class _Gateway:
         self._state = state
 
     def answer(
-        self, method: str, route: _Route, form: list[tuple[str, str]], user: str | None, password: str | None
+        self,
+        method: str,
+        route: _Route,
+        form: list[tuple[str, str]],
+        user: str | None,
+        password: str | None,
+        peer: tuple[str, int] = ("", 0),
     ) -> _Answer:
         fmt = route.answer_format
         if user is None or password is None:
@@ -450,12 +481,12 @@ class _Gateway:
         if route.kind == "collection":
             if method != "POST":
                 return _error_answer(fmt, "E200003", "Use POST to send messages", headers=(("Allow", "POST"),))
-            return self._submit(fmt, dict(form), user)
+            return self._submit(fmt, dict(form), user, peer)
         if method != "GET":
             return _error_answer(fmt, "E200003", "Use GET to read a message", headers=(("Allow", "GET"),))
         return self._status(fmt, route.guid or "")
 
-    def _submit(self, fmt: AnswerFormat, fields: dict[str, str], user: str) -> _Answer:
+    def _submit(self, fmt: AnswerFormat, fields: dict[str, str], user: str, peer: tuple[str, int]) -> _Answer:
         missing = [name for name in REQUIRED_FIELDS if not fields.get(name)]
         if missing:
             return _error_answer(fmt, "E200001", "Missing required parameter(s): " + ", ".join(missing))
@@ -467,7 +498,11 @@ class _Gateway:
         if invalid:
             return _error_answer(fmt, "E200001", "Invalid parameter(s): " + "; ".join(invalid))
         guid = new_guid()
-        self._state.accept(SentMessage(guid, fields, user, time.monotonic(), fmt))
+        message = SentMessage(guid, fields, user, time.monotonic(), fmt)
+        self._state.accept(message)
+        hook = self._state.on_accepted
+        if hook is not None:
+            hook(message, peer)
         transaction: dict[str, str | int] = {"transactionGUID": guid, "destination": fields["destination"]}
         body, content_type = _Documents.success(fmt, self._state.shape, "post", transaction)
         return _Answer(200, body, content_type, transaction_guid=guid)
@@ -560,7 +595,9 @@ class _ApiHandler(TrackedHandler):
         over_rate = limits.take(dict(form).get("source", ""), arrived) if submits and limits else None
         if self._state.latency_ms and self._state.wait(self._state.latency_ms / 1000.0):
             raise AbortConnection
-        fault = self._state.take_fault() if submits else None
+        fault = self._hooked_fault(form) if submits else None
+        if fault is None and submits:
+            fault = self._state.take_fault()
         fmt: AnswerFormat = route.answer_format if route else "json"
         if route is None:
             answer = _Answer(404, b"not found\n", "text/plain; charset=utf-8")
@@ -578,12 +615,20 @@ class _ApiHandler(TrackedHandler):
             self._send(answer)
             return
         else:
-            answer = _Gateway(self._state).answer(self.command, route, form, user, password)
+            answer = _Gateway(self._state).answer(self.command, route, form, user, password, self._peer())
         if fault is not None and fault.kind == "lost_answer":
             self._record(arrived, path, form, user, None, fault, answer.transaction_guid)
             raise AbortConnection
         self._record(arrived, path, form, user, answer, fault, answer.transaction_guid)
         self._send(answer)
+
+    def _peer(self) -> tuple[str, int]:
+        host, port = self.client_address[:2]
+        return str(host), int(port)
+
+    def _hooked_fault(self, form: list[tuple[str, str]]) -> HttpFault | None:
+        hook = self._state.on_submission
+        return hook(dict(form), self._peer()) if hook is not None else None
 
     def _read_body(self) -> bytes | None:
         """The request body, b"" without Content-Length, None when over 64 KiB (not read)."""
@@ -795,6 +840,27 @@ class HttpApi(HttpComponent):
     def error_rate(self, value: ErrorRate | None) -> None:
         """Setting it (re)seeds the random draws, so the same sequence of requests fails the same way."""
         self._state.error_rate = value
+
+    @property
+    def on_submission(self) -> SubmissionHook | None:
+        """Called with each submission's form and the client's (host, port) before it is answered;
+        a fault it returns replaces the answer (it is counted like a planned one). None: no hook."""
+        return self._state.on_submission
+
+    @on_submission.setter
+    def on_submission(self, hook: SubmissionHook | None) -> None:
+        self._state.on_submission = hook
+
+    @property
+    def on_accepted(self) -> AcceptedHook | None:
+        """Called with each accepted message and the client's (host, port) after it is recorded and
+        before the answer is written (a test may post a receipt "before the sender knows", or stop
+        the client there). None: no hook."""
+        return self._state.on_accepted
+
+    @on_accepted.setter
+    def on_accepted(self, hook: AcceptedHook | None) -> None:
+        self._state.on_accepted = hook
 
     @property
     def latency_ms(self) -> int:

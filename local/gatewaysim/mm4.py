@@ -17,6 +17,7 @@ import contextlib
 import email
 import hmac
 import logging
+import random
 import re
 import secrets
 import socket
@@ -24,7 +25,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
@@ -48,10 +49,40 @@ REPLY_REFUSED_CONNECTION = "421 4.3.2 Service not available, closing transmissio
 REPLY_TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
 REPLY_NOT_MULTIPART = "554 5.6.0 Message is not MIME multipart"
 REPLY_TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+REPLY_SENDER_REFUSED = "550 5.7.1 Sender not allowed"
+# What ``Mm4ErrorRate`` may draw besides an SMTP reply line: the connection reset with no reply.
+DROP = "drop"
 _ADDRESS = re.compile(r"^\+([0-9]{1,15})(?:/TYPE=PLMN)?@([^@\s]+)$", re.IGNORECASE)
 _REPLY_LINE = re.compile(r"^(\S+@\S+) ([0-9A-Fa-f-]{36})$")
 _QUEUED_AS = re.compile(r"queued as ([0-9A-Fa-f-]{36})", re.IGNORECASE)
-_DROP = "drop"
+_DROP = DROP
+
+
+# ---------------------------------------------------------------------------------------- faults
+@dataclass(frozen=True)
+class Mm4ErrorRate:
+    """DATA with no planned fault gets one of ``outcomes`` with probability ``rate`` (seeded).
+
+    An outcome is a 4xx/5xx reply line (``451 4.3.0 ...``) or ``DROP`` (the message is read, the
+    connection reset with no reply); each failure draws one uniformly from the same generator.
+    """
+
+    rate: float
+    outcomes: tuple[str, ...] = (REPLY_TEMPORARY_FAILURE,)
+    seed: int | None = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError("the error rate is a probability between 0 and 1")
+        if not self.outcomes:
+            raise ValueError("an error rate needs at least one outcome")
+        for outcome in self.outcomes:
+            if outcome != DROP and (outcome[:1] not in ("4", "5") or _reply_code(outcome) is None):
+                raise ValueError("an outcome is DROP or an SMTP 4xx or 5xx reply line")
+
+
+# Called with each accepted DATA and the client's (host, port) before the reply is written.
+Mm4AcceptedHook = Callable[["Mm4Transaction", tuple[str, int]], None]
 
 
 # --------------------------------------------------------------------------------------- records
@@ -219,6 +250,10 @@ class _Mm4State:
         self._lock = threading.Lock()
         self._refuse_connections = 0
         self._data_faults: deque[str] = deque()
+        self._error_rate: Mm4ErrorRate | None = None
+        self._rng = random.Random(0)
+        self.allowed_senders: frozenset[str] | None = None
+        self.on_accepted: Mm4AcceptedHook | None = None
         self._connections: list[Mm4Connection] = []
         self._transactions: list[Mm4Transaction] = []
         self._auth: list[AuthAttempt] = []
@@ -238,8 +273,25 @@ class _Mm4State:
             self._data_faults.extend([outcome] * count)
 
     def take_data_fault(self) -> str | None:
+        """The next planned DATA fault, else one drawn from the error rate, else None."""
         with self._lock:
-            return self._data_faults.popleft() if self._data_faults else None
+            if self._data_faults:
+                return self._data_faults.popleft()
+            rate = self._error_rate
+            if rate is not None and self._rng.random() < rate.rate:
+                return rate.outcomes[self._rng.randrange(len(rate.outcomes))]
+            return None
+
+    @property
+    def error_rate(self) -> Mm4ErrorRate | None:
+        with self._lock:
+            return self._error_rate
+
+    @error_rate.setter
+    def error_rate(self, value: Mm4ErrorRate | None) -> None:
+        with self._lock:
+            self._error_rate = value
+            self._rng = random.Random(value.seed if value else None)
 
     def pending(self) -> dict[str, int]:
         with self._lock:
@@ -353,6 +405,12 @@ class _QuietSession(Session):
         self._login_data = value
 
 
+def _peer_address(peer: object) -> tuple[str, int]:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return str(peer[0]), int(peer[1])
+    return str(peer), 0
+
+
 def _peer_text(peer: object) -> str:
     if isinstance(peer, tuple) and len(peer) >= 2:
         return str(peer[0]) + ":" + str(peer[1])
@@ -388,6 +446,9 @@ class _Mm4Handler:
         if not session.authenticated:
             return "530 5.7.0 Authentication required"
         cast(_Mm4Smtp, server).refused_recipients.clear()
+        allowed = self._state.allowed_senders
+        if allowed is not None and recipient_number(address, self._state.domain) not in allowed:
+            return REPLY_SENDER_REFUSED
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Ok"
@@ -429,22 +490,25 @@ class _Mm4Handler:
             guids = self._assign_guids(recipients)
             reply = data_reply(guids, self._state.guid_mode)
         auth_data = session.auth_data
-        self._state.record_transaction(
-            Mm4Transaction(
-                connection=smtp.connection_index,
-                user=auth_data.login.decode("utf-8", "replace") if isinstance(auth_data, LoginPassword) else None,
-                mail_from=envelope.mail_from or "",
-                recipients=recipients,
-                refused_recipients=tuple(smtp.refused_recipients),
-                raw=raw,
-                headers=headers,
-                parts=parts,
-                guids=guids,
-                reply_code=_reply_code(reply) if reply is not None else None,
-                reply=reply,
-                time=time.monotonic(),
-            )
+        transaction = Mm4Transaction(
+            connection=smtp.connection_index,
+            user=auth_data.login.decode("utf-8", "replace") if isinstance(auth_data, LoginPassword) else None,
+            mail_from=envelope.mail_from or "",
+            recipients=recipients,
+            refused_recipients=tuple(smtp.refused_recipients),
+            raw=raw,
+            headers=headers,
+            parts=parts,
+            guids=guids,
+            reply_code=_reply_code(reply) if reply is not None else None,
+            reply=reply,
+            time=time.monotonic(),
         )
+        self._state.record_transaction(transaction)
+        hook = self._state.on_accepted
+        if hook is not None and transaction.accepted:
+            # In a worker thread: only this session waits for the hook, the others are served meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, hook, transaction, _peer_address(session.peer))
         if reply is None:
             smtp.abort()
             await asyncio.sleep(self._state.max_wait_s)  # connection_lost cancels this at once
@@ -693,6 +757,34 @@ class Mm4Endpoint(Component):
 
     def clear_faults(self) -> None:
         self._state.clear_faults()
+
+    @property
+    def error_rate(self) -> Mm4ErrorRate | None:
+        """DATA with no planned fault fails with this probability (None: never). Setting it reseeds."""
+        return self._state.error_rate
+
+    @error_rate.setter
+    def error_rate(self, value: Mm4ErrorRate | None) -> None:
+        self._state.error_rate = value
+
+    @property
+    def allowed_senders(self) -> frozenset[str] | None:
+        """The account's numbers (digits): MAIL FROM another gets ``550 5.7.1`` (None: any)."""
+        return self._state.allowed_senders
+
+    @allowed_senders.setter
+    def allowed_senders(self, value: Iterable[str] | None) -> None:
+        self._state.allowed_senders = frozenset(value) if value is not None else None
+
+    @property
+    def on_accepted(self) -> Mm4AcceptedHook | None:
+        """Called (in a worker thread, while only this session waits) with each accepted DATA and the
+        client's (host, port), before the reply is written. None: no hook."""
+        return self._state.on_accepted
+
+    @on_accepted.setter
+    def on_accepted(self, hook: Mm4AcceptedHook | None) -> None:
+        self._state.on_accepted = hook
 
     # ----------------------------------------------------------------------------- records
     @property

@@ -36,7 +36,9 @@ from devstack.invoke import AwsTarget, BuiltFunction, Invocation, base_interpret
 from devstack.sam import RepoPaths, SamCli
 from gatewaysim import images
 from gatewaysim.simulator import GatewaySimulator
+from tests import photos
 from tests.integration.conftest import create_messages_table
+from tests.openapi import check_answer, is_api_event
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, EVENTS, load_event
 from tests.template import ROOT, function_environment, resources, template
 
@@ -93,13 +95,44 @@ def label_link(deployed: Deployed) -> None:
     )
 
 
+def mm4_send_reported(deployed: Deployed) -> None:
+    """The MM4 send the sample reports name (their X-Mms-Message-ID and recipient), as recorded."""
+    deployed.client("dynamodb").put_item(
+        TableName=deployed.names["MessagesTable"],
+        Item={
+            "pk": {"S": f"TX#{MM4_GUID}"},
+            "sk": {"S": "TX"},
+            "entity": {"S": "transaction"},
+            "direction": {"S": "outbound"},
+            "transactionGuid": {"S": MM4_GUID},
+            "to": {"S": "+13105550201"},
+            "recipients": {"L": [{"S": "+13105550201"}]},
+            "mm4MessageId": {"S": "3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b"},
+            "status": {"S": "sent"},
+            "statusRank": {"N": "2"},
+        },
+    )
+
+
 def report_stored_by_ses(deployed: Deployed) -> None:
-    """The raw report mm4_report_s3.json names, where SES's receipt rule would have stored it."""
+    """The raw report mm4_report_s3.json names, where SES's receipt rule would have stored it, and
+    the send it reports on."""
+    mm4_send_reported(deployed)
     record = load_event("mm4_report_s3.json")["Records"][0]["s3"]
     s3 = deployed.client("s3")
     s3.create_bucket(Bucket=record["bucket"]["name"])
     raw = (EVENTS / "mm4_report_stored.eml").read_bytes()
     s3.put_object(Bucket=record["bucket"]["name"], Key=record["object"]["key"], Body=raw)
+
+
+def large_photo(deployed: Deployed) -> None:
+    """The 2.4 MB camera photo outbound_sqs_large_photo.json sends: over the 1 MiB limit, so fitted with Pillow."""
+    deployed.client("s3").put_object(
+        Bucket=MEDIA_BUCKET,
+        Key="outbound/photos/beach.jpg",
+        Body=photos.camera_jpeg(4032, 3024, seed=1),
+        ContentType="image/jpeg",
+    )
 
 
 def stored(guid: str) -> dict[str, Any]:
@@ -115,6 +148,7 @@ UNAUTHORIZED = {"statusCode": 401, "body": {"error": "unauthorized"}}
 INVALID = {"statusCode": 400, "body": {"error": "invalid_payload"}}
 NO_FAILURES: dict[str, Any] = {"batchItemFailures": []}
 DLR_GUID = "11111111-2222-4333-8444-555555555555"
+MM4_GUID = "22222222-3333-4444-8555-666666666666"
 # One row per events/ sample that is a Lambda event. A new function needs its rows here.
 SAMPLES = (
     Sample("inbound_post.json", "InboundFunction", stored("6F1C2D3E-4A5B-4C6D-8E9F-0A1B2C3D4E5F")),
@@ -133,6 +167,8 @@ SAMPLES = (
     # order-1234-shipped is sent over HTTPS; team-dinner-photos fails for good (its URL's host is
     # not allowed); the third job is invalid: no record is left to retry.
     Sample("outbound_sqs_batch.json", "OutboundFunction", NO_FAILURES, sent_to="13105551212"),
+    # Sent only once the layer's Pillow has fitted the photo (a photo that cannot be fitted fails the job).
+    Sample("outbound_sqs_large_photo.json", "OutboundFunction", NO_FAILURES, seed=large_photo, sent_to="13105551214"),
     Sample(
         "media_link_get.json",
         "MediaLinkFunction",
@@ -145,7 +181,7 @@ SAMPLES = (
     Sample("dlr_post_smpp_text.json", "ReceiptFunction", receipt(DLR_GUID, "undelivered")),
     Sample("dlr_post_unknown_state.json", "ReceiptFunction", receipt(DLR_GUID, None)),
     Sample("dlr_json_carrier_event.json", "ReceiptFunction", receipt(DLR_GUID, "failed")),
-    Sample("dlr_mm4_delivery_report.json", "ReceiptFunction", receipt(None, "delivered", status="unmatched")),
+    Sample("dlr_mm4_delivery_report.json", "ReceiptFunction", receipt(MM4_GUID, "delivered"), seed=mm4_send_reported),
     Sample("dlr_no_guid.json", "ReceiptFunction", INVALID),
     Sample("dlr_no_credentials.json", "ReceiptFunction", UNAUTHORIZED),
     Sample("no_receipt_schedule.json", "NoReceiptFunction", {"marked": 0, "cleared": 0}),
@@ -171,8 +207,8 @@ SAMPLES = (
     ),
     Sample("query_conversation.json", "QueryFunction", {"statusCode": 200, "body": {"number": "+13105551212"}}),
     Sample("stream_records.json", "EventsFunction", NO_FAILURES),
-    # The stored report names an MM4 send no sample made: read, parsed and answered as unmatched.
-    Sample("mm4_report_s3.json", "Mm4ReportFunction", {"outcomes": ["unmatched"]}, seed=report_stored_by_ses),
+    # The stored report names an MM4 send no sample makes: seeded as the sender records it.
+    Sample("mm4_report_s3.json", "Mm4ReportFunction", {"outcomes": ["advanced"]}, seed=report_stored_by_ses),
 )
 # events/ files that are not Lambda events: outbound job bodies, as a producer puts them on the queue.
 JOB_BODIES = (
@@ -497,6 +533,10 @@ def test_each_sample_is_answered_by_its_built_function(
     assert contains(answer, sample.answer), answered(invocation)
     for part in sample.redirects_to:
         assert part in answer["headers"]["Location"], answered(invocation)
+    # And an HTTP answer is one schemas/openapi.yaml gives for that request
+    event = load_event(sample.event)
+    if is_api_event(event):
+        check_answer(event, invocation.answer)
     # And it ran on the layer's packages
     assert invocation.modules["mmsrelay"].file is not None
     assert Path(invocation.modules["mmsrelay"].file).is_relative_to(layer_build.python)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from devstack.stack import DeployedStack
 from gatewaysim.mo import MoMessage
 from gatewaysim.receipts import receipts_for_http
 from gatewaysim.simulator import GatewaySimulator
+from mmsrelay.outbound.job import derived_message_id
+from tests.event_schemas import check_event
 from tests.system.conftest import eventually
 from tests.system.test_outbound import put_job
 from tests.system.test_receipts import https_send
@@ -61,10 +64,53 @@ def received(stack: DeployedStack, queue_url: str, seen: list[dict[str, Any]]) -
     return seen
 
 
+def transaction_message_id(stack: DeployedStack, guid: str) -> str:
+    """The messageId of the job that sent transaction ``guid`` (its TX# item says)."""
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["MessagesTableName"], Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}}
+    )["Item"]
+    return str(item["messageId"]["S"])
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The events this test's own messages must cause (others' events on the bus are ignored)."""
+
+    received_guid: str  # the inbound MMS
+    sent_message_id: str  # the job sent over HTTPS
+    sent_guid: str  # its transaction, which the receipts move
+    failed_message_id: str  # the job that cannot be read
+
+
+def ours(events: list[dict[str, Any]], expected: Expected) -> dict[str, list[dict[str, Any]]]:
+    """The details of the events caused by this test's own messages, by kind."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        kind, detail = event["detail-type"], event["detail"]
+        mine = {
+            "MMS Received": detail.get("transactionGUID") == expected.received_guid,
+            "MMS Sent": detail.get("messageId") == expected.sent_message_id
+            and expected.sent_guid in {r.get("transactionGUID") for r in detail.get("recipients", [])},
+            "MMS Send Failed": detail.get("messageId") == expected.failed_message_id,
+            "MMS Status Changed": detail.get("transactionGUID") == expected.sent_guid,
+        }.get(kind, False)
+        if mine:
+            found.setdefault(kind, []).append(detail)
+    return found
+
+
+def all_arrived(found: dict[str, list[dict[str, Any]]]) -> bool:
+    return (
+        all(found.get(kind) for kind in ("MMS Received", "MMS Sent", "MMS Send Failed"))
+        and len(found.get("MMS Status Changed", [])) >= 2
+    )
+
+
 def test_each_kind_of_event_reaches_a_subscriber(
     local_stack: DeployedStack, simulator: GatewaySimulator, credentials: tuple[str, str], subscription: str
 ) -> None:
-    # An inbound MMS, a sent job with receipts, and a job that cannot be read
+    # An inbound MMS, a sent job with receipts, and a job that cannot be read (made unique, so its
+    # derived messageId is this run's own)
     mo = MoMessage(message_text="for the event bus")
     with simulator.mo_sender(
         f"{local_stack.api_url}/inbound", *credentials, timeout=60, verify=str(local_stack.ca_file)
@@ -75,33 +121,23 @@ def test_each_kind_of_event_reaches_a_subscriber(
         f"{local_stack.api_url}/dlr", *credentials, timeout=60, verify=str(local_stack.ca_file)
     ) as receipts:
         receipts.send_many(receipts_for_http(sent, ["ENROUTE", "DELIVRD"]))
-    put_job(local_stack, {"from": "12223334444", "to": [], "text": "no recipient"})
+    unreadable = {"from": "12223334444", "to": [], "text": f"no recipient {uuid.uuid4().hex}"}
+    put_job(local_stack, unreadable)
+    expected = Expected(
+        received_guid=mo.transaction_guid,
+        sent_message_id=transaction_message_id(local_stack, guid),
+        sent_guid=guid,
+        failed_message_id=derived_message_id(json.dumps(unreadable), prefix="invalid"),
+    )
 
+    # Each kind arrives, for this test's own messages
     seen: list[dict[str, Any]] = []
-
-    def all_arrived() -> bool:
-        events = received(local_stack, subscription, seen)
-        kinds = {
-            (event["detail-type"], event["detail"].get("transactionGUID") or event["detail"].get("messageId"))
-            for event in events
-        }
-        wanted_status = {("MMS Status Changed", guid)}
-        return (
-            ("MMS Received", mo.transaction_guid) in kinds
-            and any(kind == "MMS Sent" for kind, _ in kinds)
-            and any(kind == "MMS Send Failed" for kind, _ in kinds)
-            and wanted_status <= kinds
-            and sum(
-                1 for e in events if e["detail-type"] == "MMS Status Changed" and e["detail"]["transactionGUID"] == guid
-            )
-            >= 2
-        )
-
-    eventually(all_arrived, timeout=90)
-    statuses = [
-        e["detail"]["status"]
-        for e in seen
-        if e["detail-type"] == "MMS Status Changed" and e["detail"]["transactionGUID"] == guid
-    ]
-    assert sorted(statuses) == ["delivered", "enroute"]
+    eventually(lambda: all_arrived(ours(received(local_stack, subscription, seen), expected)), timeout=90)
+    found = ours(seen, expected)
+    assert sorted(detail["status"] for detail in found["MMS Status Changed"]) == ["delivered", "enroute"]
+    assert [detail["sentOver"] for detail in found["MMS Sent"]] == ["https"]
+    assert [detail["error"]["code"] for detail in found["MMS Send Failed"]] == ["invalid_job"]
     assert all(event["source"] == "mms-relay" for event in seen)
+    # And each event is the one its schema describes (schemas/events/)
+    for event in seen:
+        check_event(event)

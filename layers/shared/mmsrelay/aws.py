@@ -51,6 +51,32 @@ def events_client() -> EventBridgeClient:
     return boto3.client("events", config=_CONFIG)
 
 
+def secret_string(secret_id: str) -> str:
+    """The secret's current value (its ``SecretString``), read from Secrets Manager."""
+    return secretsmanager_client().get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def reset_clients() -> None:
+    """Forgets every client built so far: the next call of a factory builds a new one (after a
+    SnapStart restore, with connections and credentials of the restored environment)."""
+    for factory in (dynamodb_client, s3_client, sqs_client, secretsmanager_client, events_client):
+        factory.cache_clear()
+
+
+def preload_models(*services: str) -> None:
+    """Loads these services' API models and endpoint rules into boto3's default session, which
+    keeps them, by building a client with placeholder keys and dropping it: no credential is looked
+    up or kept, no connection opened, no request made. Before a SnapStart snapshot, this moves the
+    models' loading out of the first request after every restore."""
+    for service in services:
+        boto3.client(
+            service,  # type: ignore[call-overload]
+            aws_access_key_id="preload",
+            aws_secret_access_key="preload",  # noqa: S106 (a placeholder: never sent)
+            config=_CONFIG,
+        )
+
+
 def error_code(error: ClientError) -> str:
     """The AWS error code a ``ClientError`` carries (``""`` when it carries none)."""
     return str(error.response.get("Error", {}).get("Code", ""))

@@ -30,11 +30,14 @@ def traced_when_enabled(environ: Mapping[str, str]) -> Callable[[Handler], Handl
     Tracer imports the X-Ray SDK when constructed, even disabled (about 100 ms of cold start);
     with tracing off (the default) it is never constructed, so that cost is never paid. (Importing
     the class is cheap: the SDK behind it is loaded lazily.)
+
+    The handler's answer is not recorded in the trace (Tracer's default): answers carry phone
+    numbers, message texts and presigned media links, which nothing else we record keeps.
     """
 
     def decorate(handler: Handler) -> Handler:
         if not tracing_enabled(environ):
             return handler
-        return cast("Handler", Tracer().capture_lambda_handler(handler))
+        return cast("Handler", Tracer().capture_lambda_handler(handler, capture_response=False))
 
     return decorate

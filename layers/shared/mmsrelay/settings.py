@@ -9,7 +9,7 @@ objects. No silent defaults for resource names: a missing or malformed variable 
 invocation with one error naming every problem.
 
 Why not a pydantic model here: importing pydantic and building a first model costs about 45 ms
-of cold start, a third of what the webhook's cold start may add to its floor (bench/README.md).
+of cold start, most of what a webhook's cold start may add to its floor (25%: bench/README.md).
 The webhook path therefore validates its environment and its input with the small, explicit
 readers below; pydantic stays where a published JSON Schema is the contract (the outbound job).
 """

@@ -25,6 +25,7 @@ from mmsrelay.events.translate import StreamTranslator, event_id_of
 from mmsrelay.settings import SettingsError
 from mmsrelay.storage.records import read_image
 from mmsrelay.wiring import events as wiring
+from tests.event_schemas import check_event
 from tests.integration.conftest import REGION, cold_function
 from tests.support import LambdaContextStub, MetricsRecorder, load_event
 
@@ -96,6 +97,9 @@ def test_the_sample_batch_publishes_one_event_per_meaningful_change(bus: dict[st
     assert sorted(by_type) == sorted(EVENT_TYPES)
     assert len(envelopes) == 4
     assert {envelope["source"] for envelope in envelopes} == {"mms-relay"}
+    # And each is the event its schema describes (schemas/events/)
+    for envelope in envelopes:
+        check_event(envelope)
     # And each is dated when its write happened (the record's ApproximateCreationDateTime)
     assert by_type["MMS Received"]["time"] == "2026-11-25T16:20:01Z"
     ids = [record["eventID"] for record in event["Records"]]

@@ -19,7 +19,7 @@ import pytest
 from functions.inbound import app as inbound_app
 from functions.media_retry import app as media_retry_app
 from gatewaysim import images
-from gatewaysim.media_host import MediaHost
+from gatewaysim.media_host import MediaFaults, MediaHost
 from mmsrelay import aws as clients
 from mmsrelay.wiring import inbound as wiring
 from tests.integration.conftest import REGION, cold_function, create_messages_table
@@ -152,10 +152,51 @@ def test_a_flaky_media_host_is_retried_by_the_worker_until_stored(
     assert entry["sha256"]["S"] == hashlib.sha256(body).hexdigest()
 
 
+def test_a_slow_media_host_does_not_hold_the_answer_and_its_media_is_stored_by_the_retry(
+    deployed: dict[str, Any], media_host: MediaHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a 300 ms media budget, a quick media host for one image and one that waits 20 s before answering
+    monkeypatch.setenv("INLINE_MEDIA_BUDGET_MS", "300")
+    wiring.inbound_webhook.cache_clear()
+    quick, slow = images.jpeg(40, 30), images.png(10, 10)
+    urls = [
+        media_host.add("quick.jpg", quick, "image/jpeg"),
+        media_host.add("slow.png", slow, "image/png", faults=MediaFaults(delay_ms=20_000)),
+    ]
+    # When the gateway's post reaches the handler
+    answer = inbound_app.lambda_handler(mo_event(urls), LambdaContextStub())
+    # Then the answer came while the slow host was still waiting: the message and the quick image are
+    # stored, the slow one is pending with its retry queued
+    assert answer["statusCode"] == 200, answer["body"]
+    assert json.loads(answer["body"])["status"] == "stored"
+    media = [entry["M"] for entry in item(deployed)["media"]["L"]]
+    assert [entry["status"]["S"] for entry in media] == ["stored", "pending"]
+    messages = deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"], MaxNumberOfMessages=10)["Messages"]
+    assert [(json.loads(m["Body"])["index"], json.loads(m["Body"])["attempt"]) for m in messages] == [(1, 2)]
+    # And once the host answers again, the retry worker fed that job stores the image
+    media_host.add("slow.png", slow, "image/png")
+    sqs_event = load_event("media_retry_sqs.json")
+    sqs_event["Records"][0]["body"] = messages[0]["Body"]
+    assert media_retry_app.lambda_handler(sqs_event, LambdaContextStub()) == {"batchItemFailures": []}
+    entry = item(deployed)["media"]["L"][1]["M"]
+    assert entry["status"]["S"] == "stored"
+    assert entry["sha256"]["S"] == hashlib.sha256(slow).hexdigest()
+
+
 def test_a_retry_for_media_already_stored_fetches_nothing(deployed: dict[str, Any], media_host: MediaHost) -> None:
-    url = media_host.add("once.png", images.png(), "image/png")
-    inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())
+    # Given an MO whose attachment the first post stored: answered 200, the message and its
+    # attachment recorded, the object in the bucket, and no retry queued
+    image = images.png()
+    url = media_host.add("once.png", image, "image/png")
+    assert inbound_app.lambda_handler(mo_event([url]), LambdaContextStub())["statusCode"] == 200
+    first = item(deployed)
+    (entry,) = [media["M"] for media in first["media"]["L"]]
+    assert entry["status"]["S"] == "stored"
+    assert deployed["s3"].get_object(Bucket=BUCKET, Key=entry["s3Key"]["S"])["Body"].read() == image
+    assert "Messages" not in deployed["sqs"].receive_message(QueueUrl=deployed["queue_url"])
     fetched = len(media_host.requests)
+    assert fetched == 1
+    # When a retry for that attachment arrives anyway (a duplicate delivery of an old one)
     sqs_event = load_event("media_retry_sqs.json")
     sqs_event["Records"][0]["body"] = json.dumps(
         {
@@ -167,7 +208,9 @@ def test_a_retry_for_media_already_stored_fetches_nothing(deployed: dict[str, An
         }
     )
     assert media_retry_app.lambda_handler(sqs_event, LambdaContextStub()) == {"batchItemFailures": []}
+    # Then nothing is fetched again and the stored item is unchanged
     assert len(media_host.requests) == fetched
+    assert item(deployed) == first
 
 
 def test_media_that_keeps_failing_is_marked_failed_after_the_last_attempt(

@@ -15,6 +15,7 @@ from functions.mm4_reports import app as mm4_reports_app
 from mmsrelay import aws as clients
 from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
+from mmsrelay.receipts.apply import ReportAwaitsItsSend
 from mmsrelay.storage.errors import StorageUnavailable
 from mmsrelay.storage.outbound import OutboundRepository
 from mmsrelay.wiring import receipts as wiring
@@ -45,12 +46,14 @@ def sent_over_mm4(dynamodb: Any) -> None:
     repository.job_sent(message, SendResult("mm4", (RecipientResult("+13105550201", GUID),)), at)
 
 
-def stored_report(s3: Any, key: str, *changes: tuple[str, str]) -> dict[str, Any]:
-    """SES's sample message stored under ``key`` (with ``changes``: (old, new) texts); its S3 event."""
+def stored_report(s3: Any, key: str, *changes: tuple[str, str], body: bytes = b"") -> dict[str, Any]:
+    """SES's sample message stored under ``key`` (with ``changes``: (old, new) texts, a lone
+    surrogate standing for a byte that is not UTF-8; ``body`` appended); its S3 event."""
     raw = (EVENTS / "mm4_report_stored.eml").read_bytes()
     for old, new in changes:
         assert old.encode() in raw
-        raw = raw.replace(old.encode(), new.encode())
+        raw = raw.replace(old.encode(), new.encode("utf-8", "surrogateescape"), 1)
+    raw += body
     s3.put_object(Bucket=BUCKET, Key=key, Body=raw)
     event = load_event("mm4_report_s3.json")
     event["Records"][0]["s3"]["object"]["key"] = key.replace(" ", "+")  # as S3 encodes keys in events
@@ -89,8 +92,21 @@ def test_the_sample_event_reads_the_sample_object(deployed: tuple[Any, Any]) -> 
     key = event["Records"][0]["s3"]["object"]["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=(EVENTS / "mm4_report_stored.eml").read_bytes())
     assert event["Records"][0]["s3"]["object"]["size"] == len((EVENTS / "mm4_report_stored.eml").read_bytes())
-    # The sample names no message this table knows: read, parsed, answered as unmatched
-    assert invoke(event) == ["unmatched"]
+    # The sample names a forward this table has no send for yet: read, parsed, and raised, so
+    # that Lambda tries it again (a report that came before its send was recorded is not lost)
+    with pytest.raises(ReportAwaitsItsSend):
+        invoke(event)
+
+
+def test_a_report_stored_before_its_send_was_recorded_applies_when_lambda_retries(deployed: tuple[Any, Any]) -> None:
+    dynamodb, s3 = deployed
+    ours = f"<{mm4_message_key('demo-group-photos')}@mmsc.aerialink.net>"
+    event = stored_report(s3, "mm4-reports/early", (SAMPLE_MESSAGE_ID, ours))
+    with pytest.raises(ReportAwaitsItsSend):
+        invoke(event)
+    sent_over_mm4(dynamodb)
+    assert invoke(event) == ["advanced"]
+    assert status_of(dynamodb) == "delivered"
 
 
 def test_an_encoded_key_is_read_decoded(deployed: tuple[Any, Any]) -> None:
@@ -120,6 +136,54 @@ def test_what_is_not_a_trustworthy_report_is_refused_and_changes_nothing(
     assert invoke(event) == ["refused"]
     assert status_of(dynamodb) == "sent"
     assert any(getattr(record, "reason", None) == reason for record in caplog.records)
+
+
+OURS = f"<{mm4_message_key('demo-group-photos')}@mmsc.aerialink.net>"
+NESTING = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (n, n + 1) for n in range(3000))
+
+
+@pytest.mark.parametrize(
+    ("changes", "body", "outcome", "status"),
+    [
+        (((SAMPLE_MESSAGE_ID, "<@mmsc.aerialink.net>"),), b"", "unmatched", "sent"),
+        (((SAMPLE_MESSAGE_ID, "<" + "a" * 5000 + ">"),), b"", "unmatched", "sent"),
+        (((SAMPLE_MESSAGE_ID, OURS), ("Retrieved", "Retrieved\udce9\x00")), b"", "kept_in_history", "sent"),
+        (
+            ((SAMPLE_MESSAGE_ID, OURS), ("Retrieved", "Expired\rX-Mms-MM-Status-Code: Retrieved")),
+            b"",
+            "refused",
+            "sent",
+        ),
+        (
+            (
+                (SAMPLE_MESSAGE_ID, OURS),
+                ("X-SES-Spam-Verdict: PASS", "X-SES-Spam-Verdict: FAIL"),  # SES's verdict, on top
+                ("X-Mms-3GPP", "X-SES-Spam-Verdict: PASS\r\nX-Mms-3GPP"),  # the sender's forgery, below
+            ),
+            b"",
+            "refused",
+            "sent",
+        ),
+        (
+            ((SAMPLE_MESSAGE_ID, OURS), ("Date:", "Content-Type: multipart/mixed; boundary=b0\r\nDate:")),
+            NESTING,
+            "advanced",
+            "delivered",
+        ),
+    ],
+    ids=["empty-key", "huge-id", "not-utf-8", "bare-cr", "a-pass-forged-below-ses-fail", "nested"],
+)
+def test_a_hostile_stored_message_is_refused_or_neutralised_and_never_retried(
+    deployed: tuple[Any, Any], changes: tuple[tuple[str, str], ...], body: bytes, outcome: str, status: str
+) -> None:
+    dynamodb, s3 = deployed
+    # Given an MM4 send, and SES storing a hostile message (anyone may mail the reports domain)
+    sent_over_mm4(dynamodb)
+    event = stored_report(s3, "mm4-reports/hostile", *changes, body=body)
+    # When the object's creation invokes the function, it answers (a raise would be retried)
+    assert invoke(event) == [outcome]
+    # And only a real report moves the transaction
+    assert status_of(dynamodb) == status
 
 
 def test_ses_setup_notification_and_oversized_or_missing_objects_are_refused(deployed: tuple[Any, Any]) -> None:

@@ -165,6 +165,71 @@ def test_a_group_with_two_attachments_goes_over_mm4_in_one_transaction(
     assert len({r["M"]["transactionGuid"]["S"] for r in item["recipients"]["L"]}) == 3
 
 
+def test_a_job_with_every_field_at_its_limit_goes_over_mm4_intact(
+    deployed: dict[str, Any], simulator: GatewaySimulator
+) -> None:
+    # Given a job at every limit of its schema: a 128-character messageId, 22-character numbers
+    # (separators included), 10 recipients, a 100-character subject and 5,000 characters of text
+    # (neither ASCII), 10 attachments, one under an S3 key of 1,024 bytes (S3's own limit)
+    long_key = "outbound/" + "k" * (1024 - len("outbound/") - len(".png")) + ".png"
+    keys = [long_key] + [f"outbound/{n}.png" for n in range(1, 10)]
+    for key in keys:
+        deployed["s3"].put_object(Bucket=BUCKET, Key=key, Body=images.png(8, 8), ContentType="image/png")
+    recipients = [f"+1 ( 310 ) 555 - {n:02d} 00" for n in range(10)]
+    subject, text = ("Dîner ✓ " * 13)[:100], ("Bon appétit 😀 " * 358)[:5000]
+    assert (len(subject), len(text), max(map(len, recipients))) == (100, 5000, 22)
+    job = {
+        "messageId": "m" * 128,
+        "from": "+1 ( 222 ) 333 - 44 44",
+        "to": recipients,
+        "subject": subject,
+        "text": text,
+        "media": [{"s3": f"s3://{BUCKET}/{key}"} for key in keys],
+        "deliveryReport": True,
+    }
+    # When the outbound function handles it
+    answer = outbound_app.lambda_handler(sqs_event(job), LambdaContextStub())
+    # Then one MM4 transaction carries every value whole
+    assert answer == {"batchItemFailures": []}
+    (transaction,) = simulator.mm4.transactions
+    assert [r.split("@")[0].split("/")[0] for r in transaction.recipients] == [f"+1310555{n:02d}00" for n in range(10)]
+    assert transaction.header("From") is not None
+    assert transaction.header("From").startswith("+12223334444@")  # type: ignore[union-attr]
+    assert transaction.header("Subject") == subject
+    (text_part,) = [part for part in transaction.parts if part.content_type == "text/plain"]
+    # (the MIME text part ends its last line, as email's set_content does)
+    assert text_part.data.decode("utf-8").replace("\r\n", "\n").removesuffix("\n") == text
+    assert len([part for part in transaction.parts if part.content_type == "image/png"]) == 10
+    assert message_item(deployed, "m" * 128)["status"] == {"S": "sent"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"subject": "Dinner\r\nBcc: +13105559999"},
+        {"subject": "Dinner\rX-Mms-Message-Type: MM4_delivery_report.REQ"},
+        {"to": ["+13105551212\r\nRCPT TO:<+13105559999@mmsc.example>"]},
+        {"from": "12223334444\nX-Injected: 1"},
+        {"subject": "s" * 101},
+        {"to": [f"+1310555{n:04d}" for n in range(11)]},
+    ],
+    ids=["subject-crlf", "subject-cr", "to-crlf", "from-lf", "subject-too-long", "eleven-recipients"],
+)
+def test_a_job_past_a_limit_or_breaking_a_header_is_kept_as_invalid_and_nothing_is_sent(
+    deployed: dict[str, Any], simulator: GatewaySimulator, change: dict[str, Any]
+) -> None:
+    # Given a job whose field breaks a limit or holds a line break
+    job = {"messageId": "hostile-1", "from": "12223334444", "to": ["+13105551212"], "text": "hi"} | change
+    # When the outbound function handles it
+    answer = outbound_app.lambda_handler(sqs_event(job), LambdaContextStub())
+    # Then it is not retried, nothing reaches the gateway, and it is kept failed as an invalid job
+    assert answer == {"batchItemFailures": []}
+    assert simulator.mm4.transactions == []
+    assert simulator.http_api.sent == []
+    items = deployed["dynamodb"].scan(TableName=TABLE)["Items"]
+    assert [(item["pk"]["S"].startswith("MSG#invalid-"), item["status"]["S"]) for item in items] == [(True, "failed")]
+
+
 def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
     deployed: dict[str, Any], simulator: GatewaySimulator
 ) -> None:
@@ -237,3 +302,40 @@ def test_media_links_are_presigned_with_sigv4(deployed: dict[str, Any]) -> None:
     assert location is not None
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in location
     assert "AWSAccessKeyId=" not in location
+
+
+def get_link(token: str) -> dict[str, Any]:
+    event = {"httpMethod": "GET", "path": f"/m/{token}", "pathParameters": {"token": token}, "headers": {}}
+    answer: dict[str, Any] = media_link_app.lambda_handler(event, LambdaContextStub())  # type: ignore[arg-type]
+    return answer
+
+
+def stored_link(deployed: dict[str, Any], token: str, expires_at: int) -> None:
+    deployed["s3"].put_object(Bucket=BUCKET, Key=f"outbound/{token}.png", Body=images.png(), ContentType="image/png")
+    deployed["dynamodb"].put_item(
+        TableName=TABLE,
+        Item={
+            "pk": {"S": f"LINK#{token}"},
+            "sk": {"S": "LINK"},
+            "bucket": {"S": BUCKET},
+            "key": {"S": f"outbound/{token}.png"},
+            "contentType": {"S": "image/png"},
+            "expiresAt": {"N": str(expires_at)},
+        },
+    )
+
+
+def test_guessed_tampered_and_expired_links_get_the_unknown_tokens_answer(deployed: dict[str, Any]) -> None:
+    # Given a live link, and a link past its expiry that DynamoDB's TTL has not removed yet
+    live, expired = "Q7Zk3pX9aB2cD4eFg5Hi6J", "Z9yX8wV7uT6sR5qP4oN3mL"
+    stored_link(deployed, live, 9_999_999_999)
+    stored_link(deployed, expired, 1_700_000_000)
+    assert get_link(live)["statusCode"] == 302
+    # When a guess, tampered forms of the live token and the expired one are asked for
+    unknown = get_link("AAAAAAAAAAAAAAAAAAAAAA")
+    others = [get_link(token) for token in (live.lower(), live[:-1] + "K", live[:-1], live + "A", f"LINK#{live}")]
+    others.append(get_link(expired))
+    # Then each gets the unknown token's 404, headers and body included
+    assert unknown["statusCode"] == 404
+    assert all(answer == unknown for answer in others)
+    assert set(unknown["headers"]) == {"Content-Type", "Cache-Control"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -132,9 +133,98 @@ def test_an_mm4_report_naming_the_gateways_transaction_guid_moves_that_transacti
     assert last["detail"] == {"S": "Message retrieved by the recipient"}
 
 
-def test_an_mm4_report_for_an_unknown_message_is_answered_but_matches_nothing(deployed: Any) -> None:
-    code, body = post("dlr_mm4_delivery_report.json")
-    assert (code, body["status"]) == (200, "unmatched")
+def test_an_mm4_report_naming_a_forward_not_recorded_yet_is_asked_for_again_then_applied(deployed: Any) -> None:
+    # Given a report naming our forward's Message-ID, posted before its send is recorded
+    event = load_event("dlr_mm4_delivery_report.json")
+    ours = f"<{mm4_message_key('demo-group-photos')}@mmsc.aerialink.net>"
+    event["body"] = event["body"].replace("<3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b@mmsc.aerialink.net>", ours)
+    # When the gateway posts it, Then it is answered 503 with Retry-After (a 200 would lose it)
+    early = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (early["statusCode"], early["headers"]["Retry-After"]) == (503, "30")
+    # And once the send is recorded, the gateway's next post applies it
+    sent(deployed, GUID, ("+13105550201",), "mm4", datetime.now(UTC))
+    again = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (again["statusCode"], json.loads(again["body"])["status"]) == (200, "advanced")
+    assert status_of(deployed) == "delivered"
+
+
+def test_an_mm4_report_naming_a_message_id_we_never_make_is_answered_but_matches_nothing(deployed: Any) -> None:
+    code, _ = post("dlr_mm4_delivery_report.json")
+    assert code == 503  # the sample names a key of our forwards' shape that no send carries yet
+    event = load_event("dlr_mm4_delivery_report.json")
+    event["body"] = event["body"].replace(
+        "<3c8a2f0e9b1d4e7f8a6c5b4d3e2f1a0b@mmsc.aerialink.net>", "<dr-elsewhere-17@mmsc.aerialink.net>"
+    )
+    answer = receipts_app.lambda_handler(event, LambdaContextStub())
+    assert (answer["statusCode"], json.loads(answer["body"])["status"]) == (200, "unmatched")
+
+
+MM4_GUID = "99999999-8888-4777-8666-555555555555"
+
+
+def post_mm4(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """``raw`` posted to /dlr/mm4 as API Gateway passes a binary body (base64)."""
+    event = load_event("dlr_mm4_delivery_report.json")
+    event["body"] = base64.b64encode(raw).decode()
+    event["isBase64Encoded"] = True
+    answer = receipts_app.lambda_handler(event, LambdaContextStub())
+    return answer["statusCode"], json.loads(answer["body"])
+
+
+def mm4_report_for(message_id: str, *lines: bytes, body: bytes = b"") -> bytes:
+    headers = [
+        b"X-Mms-3GPP-MMS-Version: 6.10.0",
+        b"X-Mms-Message-Type: MM4_delivery_report.REQ",
+        b"X-Mms-Message-ID: " + message_id.encode(),
+        b"From: +13105550201/TYPE=PLMN@mmsc.aerialink.net",
+        *lines,
+    ]
+    return b"\r\n".join(headers) + b"\r\n\r\n" + body
+
+
+OURS = f"<{mm4_message_key('demo-group-photos')}@mmsc.aerialink.net>"
+NESTING = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (n, n + 1) for n in range(3000))
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "outcome", "status"),
+    [
+        (mm4_report_for("<@mmsc.aerialink.net>", b"X-Mms-MM-Status-Code: Retrieved"), 200, "unmatched", "sent"),
+        (mm4_report_for("<" + "a" * 5000 + ">", b"X-Mms-MM-Status-Code: Retrieved"), 200, "unmatched", "sent"),
+        (mm4_report_for(OURS, b"X-Mms-MM-Status-Code: Retrieved\xe9\x00\x1b"), 200, "kept_in_history", "sent"),
+        (mm4_report_for(OURS, b"X-Mms-MM-Status-Code: Expired\rX-Mms-MM-Status-Code: Retrieved"), 400, None, "sent"),
+        (mm4_report_for(OURS, b"X-Mms-MM-Status-Code: Expired\r\nX-Mms-Message-ID: <x@y>"), 400, None, "sent"),
+        (b"\x00\xff\xfe garbage \r\n\r\n" * 100, 400, None, "sent"),
+        (mm4_report_for(OURS, b"X-Mms-MM-Status-Code: Retrieved", b"X-Pad: " + b"p" * 300_000), 413, None, "sent"),
+        (
+            mm4_report_for(
+                OURS, b"X-Mms-MM-Status-Code: Retrieved", b"Content-Type: multipart/mixed; boundary=b0", body=NESTING
+            ),
+            200,
+            "advanced",
+            "delivered",
+        ),
+    ],
+    ids=["empty-key", "huge-id", "not-utf-8", "bare-cr", "crlf-second-id", "garbage", "too-large", "nested"],
+)
+def test_a_hostile_mm4_report_is_refused_or_neutralised_never_a_5xx(
+    deployed: Any, raw: bytes, code: int, outcome: str | None, status: str
+) -> None:
+    # Given a message sent over MM4
+    sent(deployed, MM4_GUID, ("+13105550201",), "mm4", datetime(2026, 11, 25, 17, 0, tzinfo=UTC))
+    # When a hostile report is posted
+    answered, body = post_mm4(raw)
+    # Then it is refused (4xx) or applied as what it can safely be, and the status is only moved by a real report
+    assert answered == code, body
+    assert body.get("status") == outcome
+    assert status_of(deployed, MM4_GUID) == status
+
+
+def test_an_undecodable_state_is_kept_as_text_any_store_can_hold(deployed: Any) -> None:
+    sent(deployed, MM4_GUID, ("+13105550201",), "mm4", datetime(2026, 11, 25, 17, 0, tzinfo=UTC))
+    post_mm4(mm4_report_for(OURS, b"X-Mms-MM-Status-Code: Retrieved\xe9\x00\x1b[2J"))
+    item = deployed.get_item(TableName=TABLE, Key={"pk": {"S": f"TX#{MM4_GUID}"}, "sk": {"S": "TX"}})["Item"]
+    assert item["history"]["L"][-1]["M"]["state"] == {"S": "Retrieved\ufffd[2J"}
 
 
 def test_the_sweep_moves_overdue_sends_to_no_receipt(deployed: Any) -> None:

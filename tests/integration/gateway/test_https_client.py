@@ -22,7 +22,7 @@ import requests
 
 from devstack.tls import ServerCertificate, issue_local_certificate
 from mmsrelay.domain.errors import PermanentSendError, SendError, TransientSendError
-from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage
+from mmsrelay.domain.outbound import GatewayCredentials, OutboundAttachment, OutboundMessage, SendResult
 from mmsrelay.gateway.https_client import AerialinkHttpClient, HttpApiSettings, session_factory
 from mmsrelay.gateway_protocol.http_answers import NO_GUID
 from tests.support import serving
@@ -466,6 +466,133 @@ def test_a_server_without_tls_is_a_transient_tls_error(plain_gateway: Gateway) -
 
     # Then it is a TLS error that is not about the certificate
     assert caught.value.code == "tls_error"
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile answers: endless, huge, truncated, external entities
+# --------------------------------------------------------------------------------------------
+
+
+def test_an_endless_answer_is_read_up_to_the_limit_and_the_message_taken(gateway: Gateway) -> None:
+    # Given a gateway that answers 200 and then streams a JSON body that never ends
+    def endless(handler: _GatewayHandler, received: Received) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", JSON)
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(b'{"aerialink": {"transactions": [')
+        chunk = b'{"transaction": {"transactionGUID": "' + GUID.encode() + b'"}}, ' * 16
+        while not handler.server.stopping.is_set():  # until the client hangs up (OSError)
+            handler.wfile.write(chunk)
+        handler.close_connection = True
+
+    gateway.script(endless)
+    client, session = open_client(gateway.settings())
+
+    # When a message is sent
+    with session:
+        result = client.send(message())
+
+    # Then the client stopped reading at its limit (reading on would end in a timeout) and,
+    # the status being 2xx, the message counts as accepted without a GUID (never sent twice)
+    assert result.recipients[0].transaction_guid is None
+    assert result.recipients[0].code == NO_GUID
+
+
+def test_what_follows_the_first_64_kib_of_an_answer_is_not_read(gateway: Gateway, client: AerialinkHttpClient) -> None:
+    # Given a 200 whose GUID comes after 100 KB of padding
+    document = {"aerialink": {"padding": "p" * 100_000, "transactions": [{"transaction": {"transactionGUID": GUID}}]}}
+    gateway.script(answer_json(200, document))
+
+    # When a message is sent
+    result = client.send(message())
+
+    # Then the GUID was not read: accepted without one
+    assert result.recipients[0].transaction_guid is None
+    assert result.recipients[0].code == NO_GUID
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_cut_short_by_a_clean_close_is_transient(
+    gateway: Gateway, client: AerialinkHttpClient, status: int
+) -> None:
+    # Given a gateway that announces 500 bytes, sends 23 and closes the connection cleanly
+    def cut(handler: _GatewayHandler, received: Received) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", JSON)
+        handler.send_header("Content-Length", "500")
+        handler.end_headers()
+        handler.wfile.write(b'{"aerialink": {"transac')
+        handler.wfile.flush()
+        handler.close_connection = True
+
+    gateway.script(cut)
+
+    # When a message is sent
+    error = send_error(client)
+
+    # Then the unknown outcome is transient (a possible duplicate rather than a lost message)
+    assert isinstance(error, TransientSendError)
+    assert error.code == "connection_error"
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A TCP port on 127.0.0.1 that records whether anything connected to it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        server.setblocking(False)
+        yield server
+
+
+def connected(server: socket.socket) -> bool:
+    try:
+        connection, _ = server.accept()
+    except BlockingIOError:
+        return False
+    connection.close()
+    return True
+
+
+@pytest.mark.parametrize("status", [200, 500])
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        '<!DOCTYPE aerialink [<!ENTITY guid SYSTEM "http://127.0.0.1:{port}/guid">]>',
+        '<!DOCTYPE aerialink SYSTEM "http://127.0.0.1:{port}/aerialink.dtd">',
+        '<!DOCTYPE aerialink [<!ENTITY % remote SYSTEM "http://127.0.0.1:{port}/p.dtd"> %remote;]>',
+    ],
+    ids=["external-entity", "external-dtd", "parameter-entity"],
+)
+def test_an_xml_answer_naming_a_url_makes_no_request(
+    gateway: Gateway, listener: socket.socket, declaration: str, status: int
+) -> None:
+    # Given an XML answer whose DTD or entity points at a URL that records any request
+    port = listener.getsockname()[1]
+    body = (
+        '<?xml version="1.0"?>' + declaration.format(port=port) + "<aerialink><transactions><transaction>"
+        "<transactionGUID>&guid;</transactionGUID></transaction></transactions></aerialink>"
+    ).encode()
+    gateway.script(lambda handler, received: handler.answer(status, body, "application/xml"))
+    client, session = open_client(gateway.settings(schema="xml"))
+
+    # When a message is sent
+    with session:
+        try:
+            outcome: object = client.send(message())
+        except SendError as error:
+            outcome = error
+
+    # Then nothing connected to the URL, and the answer counted as unparsable: a 2xx is accepted
+    # without a GUID, a 5xx is decided by its status
+    assert not connected(listener)
+    if status == 200:
+        assert isinstance(outcome, SendResult)
+        assert outcome.recipients[0].code == NO_GUID
+    else:
+        assert isinstance(outcome, TransientSendError)
+        assert outcome.code == "http_500"
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import requests
 from defusedxml import ElementTree
 
 from gatewaysim import ErrorRate, GatewaySimulator, HttpApi, HttpFault
-from gatewaysim.http_api import DELIVERED, QUEUED
+from gatewaysim.http_api import DELIVERED, QUEUED, SentMessage
 from tests.integration.gatewaysim.support import end_process, start_client, wait_until
 
 KEY = "test-api-key"
@@ -426,6 +426,46 @@ def test_error_rate_yields_to_planned_faults_and_can_be_switched_off(api: HttpAp
     api.inject(HttpFault.throttle())
     assert [post(api).status_code for _ in range(2)] == [429, 502]
     api.error_rate = None
+    assert post(api).status_code == 200
+
+
+def test_a_mixed_error_rate_draws_each_failure_from_its_faults() -> None:
+    # Given every submission failing with one of three faults, seeded
+    rate = ErrorRate.mixed(1.0, [HttpFault.http_status(500), HttpFault.throttle(2), HttpFault.error("E500001")], seed=5)
+    # When 30 messages are sent
+    statuses = statuses_with_error_rate(rate, 30)
+    # Then each failure is one of them, drawn by the same seeded generator
+    draws = random.Random(5)
+    expected = []
+    for _ in range(30):
+        draws.random()
+        expected.append([500, 429, 500][draws.randrange(3)])
+    assert statuses == expected
+    assert {500, 429} <= set(statuses)
+
+
+def test_hooks_see_each_submission_and_each_acceptance_before_the_answer(api: HttpApi) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def on_submission(form: dict[str, str], peer: tuple[str, int]) -> HttpFault | None:
+        seen.append(("submitted", form["destination"]))
+        return HttpFault.http_status(503) if form["destination"] == "12223330000" else None
+
+    def on_accepted(message: SentMessage, peer: tuple[str, int]) -> None:
+        # The answer has not been written yet: the client is still waiting on this port
+        assert peer[0] == "127.0.0.1"
+        assert peer[1] > 0
+        seen.append(("accepted", message.destination))
+
+    api.on_submission, api.on_accepted = on_submission, on_accepted
+    # When one submission is refused by the hook and one is accepted
+    refused = post(api, valid_form(destination="12223330000"))
+    accepted = post(api, valid_form(destination="12223331111"))
+    # Then the hook's fault answered the first, and the second was seen before its answer came
+    assert (refused.status_code, accepted.status_code) == (503, 200)
+    assert seen == [("submitted", "12223330000"), ("submitted", "12223331111"), ("accepted", "12223331111")]
+    assert api.requests[0].fault == "http_status 503"
+    api.on_submission = api.on_accepted = None
     assert post(api).status_code == 200
 
 

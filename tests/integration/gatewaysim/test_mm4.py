@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import re
 import smtplib
 import socket
@@ -19,7 +21,7 @@ from email.mime.text import MIMEText
 import pytest
 
 from gatewaysim import Mm4Endpoint, images, parse_data_reply
-from gatewaysim.mm4 import Mm4Mode, data_reply
+from gatewaysim.mm4 import DROP, REPLY_TEMPORARY_FAILURE, Mm4ErrorRate, Mm4Mode, data_reply
 from tests.integration.gatewaysim.support import start_client
 
 KEY = "test-api-key"
@@ -308,6 +310,42 @@ def test_451_on_the_next_data_then_success_on_the_same_connection(endpoint: Mm4E
     assert (first, second) == (451, 250)
     assert [entry.reply_code for entry in endpoint.transactions] == [451, 250]
     assert len(endpoint.accepted) == 1
+
+
+def test_an_error_rate_fails_data_with_its_outcomes_reproducibly(endpoint: Mm4Endpoint) -> None:
+    # Given every DATA failing with a 451 or a dropped connection, seeded
+    endpoint.error_rate = Mm4ErrorRate(1.0, (REPLY_TEMPORARY_FAILURE, DROP), seed=3)
+    draws = random.Random(3)
+    expected = []
+    for _ in range(6):
+        draws.random()
+        expected.append([451, None][draws.randrange(2)])
+    # When six messages are sent, reconnecting after a drop
+    for _ in range(6):
+        with contextlib.suppress(smtplib.SMTPServerDisconnected), connect(endpoint) as smtp:
+            send(smtp, [number("12223334444")])
+    # Then the replies are the seeded draws, and nothing was accepted
+    assert [entry.reply_code for entry in endpoint.transactions] == expected
+    assert endpoint.accepted == []
+    endpoint.error_rate = None
+    with connect(endpoint) as smtp:
+        assert send(smtp, [number("12223334444")])[0] == 250
+
+
+def test_a_sender_the_account_does_not_own_is_refused_at_mail(endpoint: Mm4Endpoint) -> None:
+    endpoint.allowed_senders = ["12223334444"]
+    with connect(endpoint) as smtp:
+        assert smtp.mail(SOURCE)[0] == 550
+        assert smtp.mail(number("12223334444"))[0] == 250
+    assert endpoint.transactions == []
+
+
+def test_the_accepted_hook_runs_before_the_reply(endpoint: Mm4Endpoint) -> None:
+    seen: list[tuple[tuple[str, ...], int]] = []
+    endpoint.on_accepted = lambda transaction, peer: seen.append((transaction.recipients, len(endpoint.accepted)))
+    with connect(endpoint) as smtp:
+        assert send(smtp, [number("12223334444")])[0] == 250
+    assert seen == [((number("12223334444"),), 1)]
 
 
 def test_421_on_connect(endpoint: Mm4Endpoint) -> None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from moto.core import utils as moto_utils
+from moto.core.botocore_stubber import BotocoreStubber
 
 from mmsrelay.domain.clock import utc_now
 from mmsrelay.domain.errors import GatewayThrottled, PermanentSendError, TransientSendError
@@ -36,13 +38,19 @@ NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 class ScriptedGateway:
     """Answers by the message's text: "transient", "throttled", "permanent", or accepts it."""
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, together: threading.Barrier | None = None) -> None:
         self.sent: list[str] = []
         self.latency = latency
+        self.together = together
         self._lock = threading.Lock()
 
     def __call__(self, transport: Transport, message: OutboundMessage) -> SendResult:
         time.sleep(self.latency)
+        if self.together is not None:
+            try:
+                self.together.wait()
+            except threading.BrokenBarrierError:
+                raise TransientSendError("timeout", "the other sends never came") from None
         if message.text == "transient":
             raise TransientSendError("http_503", "unavailable")
         if message.text == "throttled":
@@ -154,15 +162,29 @@ def test_the_same_message_id_put_twice_in_one_batch_is_sent_once(outbound: dict[
 
 
 class RecordedVisibility:
-    """Stands in for the queue's visibility: records each delay asked for."""
+    """Stands in for the queue's visibility: records each delay asked for (``delayed`` set then)."""
 
     base_delay_seconds = 30
 
     def __init__(self) -> None:
         self.delays: list[tuple[str, float]] = []
+        self.delayed = threading.Event()
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
         self.delays.append((receipt_handle, seconds))
+        self.delayed.set()
+
+
+class GatewayHeldUntil(ScriptedGateway):
+    """Accepts a message only once ``released`` is set: a send still in flight, for as long as needed."""
+
+    def __init__(self, released: threading.Event) -> None:
+        super().__init__()
+        self._released = released
+
+    def __call__(self, transport: Transport, message: OutboundMessage) -> SendResult:
+        assert self._released.wait(timeout=30), "the other copy was never handled"
+        return super().__call__(transport, message)
 
 
 @pytest.mark.usefixtures("atomic_items")  # two copies race for the idempotency record
@@ -173,7 +195,8 @@ def test_the_copy_that_finds_its_job_in_progress_is_looked_at_again_after_the_ba
     visibility = RecordedVisibility()
     repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     records = OutboundRecords(outbound["jobs"], repository, visibility, outbound["metrics"], lambda: NOW)
-    gateway = ScriptedGateway(latency=0.3)
+    # (the gateway holds the first send until the second copy has been handled: always in progress)
+    gateway = GatewayHeldUntil(visibility.delayed)
     outbound["config"].register_lambda_context(LambdaContextStub())
     event = batch([job("in-progress"), job("in-progress")], receipt_handles=["first", "second"])
     # When the batch is handled
@@ -227,24 +250,68 @@ def test_an_unreadable_body_is_recorded_failed_and_not_retried(
     assert all(item["pk"]["S"].startswith("MSG#invalid-") for item in stored)
 
 
-def test_a_throttled_job_comes_back_after_the_gateways_retry_after(outbound: dict[str, Any]) -> None:
+class QueueClock:
+    """The emulated queue's clock (moto reads moto.core.utils.utcnow), moved forward by the test:
+    a message's visibility is observed at the seconds that matter, without waiting for them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.offset = timedelta()
+        real = moto_utils.utcnow
+        monkeypatch.setattr(moto_utils, "utcnow", lambda: real() + self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+def visible_bodies(sqs: Any, queue_url: str) -> list[str]:
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+    return [message["Body"] for message in messages.get("Messages", [])]
+
+
+def test_a_throttled_job_comes_back_after_the_gateways_retry_after(
+    outbound: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sqs, queue_url = outbound["sqs"], outbound["queue_url"]
+    clock = QueueClock(monkeypatch)
+    # Given a job received with a 5 s visibility, whose send the gateway throttles asking for 120 s
     sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(job("slow", "throttled")))
     received = sqs.receive_message(QueueUrl=queue_url, VisibilityTimeout=5)["Messages"][0]
+    # When the batch handles it
     answer = run(outbound, batch([received["Body"]], [received["ReceiptHandle"]]), ScriptedGateway())
+    # Then the record fails, and the queue hides it for the 120 s asked: not after its own 5 s,
+    # nor after the 30 s back-off used when the gateway names no delay...
     assert answer == {"batchItemFailures": [{"itemIdentifier": "sqs-0"}]}
-    # Its visibility was extended to the 120 s the gateway asked for: it is not visible after 5 s
-    time.sleep(0.1)
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    clock.advance(119)
+    assert visible_bodies(sqs, queue_url) == []
+    # ...and it comes back just after
+    clock.advance(2)
+    assert visible_bodies(sqs, queue_url) == [received["Body"]]
 
 
-def test_ten_slow_sends_take_about_one_send_not_ten(outbound: dict[str, Any]) -> None:
-    gateway = ScriptedGateway(latency=0.3)
-    started = time.monotonic()
-    run(outbound, batch([job(f"fast-{n}") for n in range(10)]), gateway)
-    # Not a timing test of the machine: ten sequential sends would take 3 s at least.
-    assert time.monotonic() - started < 2.5
+@pytest.fixture
+def one_request_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process backends are not thread-safe (a transaction copies the table while
+    another thread writes to it); AWS serves concurrent requests, so the emulated ones are taken
+    one at a time here. The sends under test run concurrently all the same."""
+    lock = threading.Lock()
+    original = BotocoreStubber.__call__
+
+    def serialised(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialised)
+
+
+@pytest.mark.usefixtures("one_request_at_a_time")
+def test_ten_slow_sends_are_in_flight_at_once(outbound: dict[str, Any]) -> None:
+    # Given a gateway whose every send waits until ten sends are in flight together (a send made
+    # while fewer are in flight waits out the barrier's timeout and fails)
+    gateway = ScriptedGateway(together=threading.Barrier(10, timeout=5.0))
+    # When a batch of ten jobs is handled
+    answer = run(outbound, batch([job(f"fast-{n}") for n in range(10)]), gateway)
+    # Then all ten were sent: the batch sent them concurrently, not one after the other
+    assert answer == {"batchItemFailures": []}
     assert sorted(gateway.sent) == sorted(f"fast-{n}" for n in range(10))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, TakenJob
 from mmsrelay.domain.send_rate import Slot
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
 from mmsrelay.storage.outbound import OutboundRepository
@@ -41,16 +41,16 @@ def test_a_job_moves_through_its_statuses_with_history_and_attempts(dynamodb: Dy
 def test_a_job_waiting_for_its_send_slot_gets_it_back_on_its_next_delivery_once(dynamodb: DynamoDBClient) -> None:
     # Given a job that went back to the queue holding a send slot
     repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
-    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) is None
+    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) == TakenJob()
     slot = Slot(1_795_000_012_345_678, 3)
     repository.job_waiting("m-1", slot, NOW)
     assert get(dynamodb, "MSG#m-1", "MSG")["sendSlotAt"] == {"N": "1795000012345678"}
     # When it is delivered again
-    held = repository.job_queued("m-1", {"text": "hi"}, "auto", NOW)
+    taken = repository.job_queued("m-1", {"text": "hi"}, "auto", NOW)
     # Then its slot comes back with it, and is gone from the item: a later delivery does not reuse it
-    assert held == slot
+    assert taken == TakenJob(held_slot=slot)
     assert "sendSlotAt" not in get(dynamodb, "MSG#m-1", "MSG")
-    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) is None
+    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) == TakenJob()
 
 
 def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: DynamoDBClient) -> None:
@@ -76,6 +76,37 @@ def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: Dyn
     assert first["to"] == {"S": "+13105551212"}
     assert first["gsi1pk"] == {"S": "NUM#+13105551212"}
     assert get(dynamodb, f"TX#{GUIDS[1]}", "TX")["to"] == {"S": "+13105551414"}
+
+
+def test_a_job_whose_send_was_recorded_is_not_queued_again_and_its_send_comes_back(
+    dynamodb: DynamoDBClient,
+) -> None:
+    # Given a group sent and recorded (one recipient refused)
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    assert repository.job_queued("m-1", {}, "mm4", NOW) == TakenJob()
+    result = SendResult(
+        "mm4",
+        (
+            RecipientResult("+13105551212", GUIDS[0]),
+            RecipientResult("+13105551313", None, refused=True, code="smtp_550"),
+            RecipientResult("+13105551414", GUIDS[1]),
+        ),
+    )
+    repository.job_sent(MESSAGE, result, NOW)
+    before = get(dynamodb, "MSG#m-1", "MSG")
+    # When the job is taken from the queue again
+    taken = repository.job_queued("m-1", {}, "mm4", NOW + timedelta(minutes=1))
+    # Then the send comes back as recorded and the item is unchanged (still sent, one attempt)
+    assert taken == TakenJob(sent=result)
+    assert get(dynamodb, "MSG#m-1", "MSG") == before
+
+
+def test_a_job_that_failed_or_waits_for_a_retry_is_queued_again(dynamodb: DynamoDBClient) -> None:
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    repository.job_queued("m-1", {}, "https", NOW)
+    repository.job_failed("m-1", "media_not_found", "no such S3 object", NOW)
+    assert repository.job_queued("m-1", {}, "https", NOW) == TakenJob()
+    assert get(dynamodb, "MSG#m-1", "MSG")["status"] == {"S": "queued"}
 
 
 def test_a_receipt_that_arrived_first_is_not_regressed_by_the_sender(dynamodb: DynamoDBClient) -> None:

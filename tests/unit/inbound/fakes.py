@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any
 from mmsrelay.domain.errors import MmsRelayError
 from mmsrelay.domain.inbound import AlreadyStored, InboundMessage, Inserted
 from mmsrelay.domain.media import MediaJob, StoredMedia, StoredObject
-from mmsrelay.inbound.media_jobs import MediaOutcome
+from mmsrelay.inbound.media_jobs import AttemptOutcome
 from mmsrelay.storage.messages import already_stored
 
 
@@ -43,17 +44,33 @@ class FakeRepository:
 
 @dataclass
 class FakeMedia:
-    """Records what the use case asked of media handling."""
+    """Records what the use case asked of media handling (from the webhook's copying threads too).
 
+    ``outcomes`` gives an attachment's attempt another outcome than ``stored``; an attachment in
+    ``held`` is copied only once the test sets ``release``: until then its copy hangs, as a copy
+    from a media host that does not answer does.
+    """
+
+    outcomes: dict[int, AttemptOutcome] = field(default_factory=dict)
+    held: frozenset[int] = frozenset()
+    release: threading.Event = field(default_factory=threading.Event)
     copied: list[MediaJob] = field(default_factory=list)
+    time_limits: dict[int, float | None] = field(default_factory=dict)
     deferred: list[MediaJob] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def copy(self, job: MediaJob) -> MediaOutcome:
-        self.copied.append(job)
-        return "stored"
+    def attempt(self, job: MediaJob, time_limit: float | None = None) -> AttemptOutcome:
+        with self._lock:
+            self.time_limits[job.index] = time_limit
+        if job.index in self.held:
+            self.release.wait(timeout=30)
+        with self._lock:
+            self.copied.append(job)
+        return self.outcomes.get(job.index, "stored")
 
     def defer(self, job: MediaJob) -> None:
-        self.deferred.append(job)
+        with self._lock:
+            self.deferred.append(job)
 
 
 @dataclass
@@ -72,9 +89,11 @@ class FakeSource:
 
     bodies: dict[str, FakeDownload] = field(default_factory=dict)
     errors: dict[str, MmsRelayError] = field(default_factory=dict)
+    time_limits: list[float | None] = field(default_factory=list)
 
     @contextmanager
-    def open(self, url: str) -> Iterator[FakeDownload]:
+    def open(self, url: str, time_limit: float | None = None) -> Iterator[FakeDownload]:
+        self.time_limits.append(time_limit)
         if url in self.errors:
             raise self.errors[url]
         yield self.bodies[url]

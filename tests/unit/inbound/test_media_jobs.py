@@ -55,6 +55,31 @@ def test_a_transient_failure_schedules_the_next_attempt() -> None:
     assert metrics.counts == {}
 
 
+def test_an_attempt_leaves_a_transient_failure_to_its_caller() -> None:
+    # Given a media host failing transiently
+    source = FakeSource(errors={URL: TransientMediaError("timeout")})
+    subject, repository, _, retries, _ = copier(source)
+    # When the webhook makes one attempt within what is left of its budget
+    outcome = subject.attempt(job(), time_limit=1.5)
+    # Then the fetch was given that time, and the retry is the webhook's to queue: nothing is scheduled here
+    assert outcome == "retry_needed"
+    assert source.time_limits == [1.5]
+    assert retries.scheduled == []
+    assert repository.media == {}
+
+
+def test_two_attempts_at_one_attachment_store_it_once() -> None:
+    # Given a copy the webhook gave up waiting for, and the retry it queued, both succeeding
+    subject, repository, sink, _, metrics = copier(FakeSource({URL: FakeDownload("image/jpeg", b"\xff\xd8\xffdata")}))
+    # When both finish
+    outcomes = [subject.attempt(job()), subject.copy(job(attempt=2))]
+    # Then one key was written (twice, the same bytes), one record made, one success counted
+    assert outcomes == ["stored", "already_done"]
+    assert list(sink.objects) == [f"inbound/2026/11/25/{GUID}/0.jpg"]
+    assert repository.media[(GUID, 0)][0] == "stored"
+    assert metrics.counts == {"MediaStored": 1}
+
+
 def test_the_last_attempt_gives_up_and_says_why() -> None:
     subject, repository, _, retries, metrics = copier(FakeSource(errors={URL: TransientMediaError("timeout")}), 3)
     assert subject.copy(job(attempt=3)) == "failed"

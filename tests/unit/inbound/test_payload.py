@@ -142,6 +142,55 @@ def test_the_default_country_code_applies_when_the_post_has_none() -> None:
     assert (message.sender, message.recipient) == ("+447700900123", "+447700900999")
 
 
+def test_a_trunk_prefix_is_dropped_in_the_senders_country() -> None:
+    message = parse_inbound(valid_fields(source="07700900123", sourceCountryCode="44"), NOW, "1")
+    assert message.sender == "+447700900123"
+    assert not [flag for flag in message.flags if flag.startswith("source:")]
+
+
+@pytest.mark.parametrize("source", ["5551212", "1234", "+1310555121"])
+def test_a_sender_that_cannot_be_a_number_is_kept_as_sent_and_flagged(source: str) -> None:
+    # Given an MO whose sender is no possible number (the handset's message is stored regardless)
+    message = parse_inbound(valid_fields(source=source), NOW, "1")
+    # Then it is kept as the gateway sent it, flagged, and the message is not refused
+    assert message.sender == source
+    assert "source:not_a_possible_number" in message.flags
+    assert "destination:not_a_possible_number" not in message.flags
+
+
 def test_a_non_numeric_integer_field_is_flagged() -> None:
     message = parse_inbound(valid_fields(concatenatedMessageSegments="three"), NOW, "1")
     assert "concatenatedMessageSegments:not_an_integer" in message.flags
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663", "9" * 40, "9" * 5000, "123456", "three"])
+@pytest.mark.parametrize("field", ["concatenatedMessageSegments", "concatenatedMessageSegmentNumber"])
+def test_a_segment_field_that_is_no_small_integer_is_flagged_and_not_read(field: str, value: str) -> None:
+    # Given a segment count or number that int() refuses or misreads ("²", 5,000 digits) or that
+    # DynamoDB cannot store as a number (40 digits): each was a 500 on /inbound, found by make fuzz
+    fields = valid_fields(concatenatedMessage="true", concatenatedMessageReference="7", **{field: value})
+    # When the MO is parsed, Then it is kept, the value flagged and not read as a number
+    message = parse_inbound(fields, NOW, "1")
+    assert f"{field}:not_an_integer" in message.flags
+    assert message.segment is not None
+    assert None in (message.segment.count, message.segment.number)
+
+
+def test_a_segment_field_with_spaces_around_its_digits_is_read_and_not_flagged() -> None:
+    fields = valid_fields(
+        concatenatedMessage="true", concatenatedMessageSegments=" 3 ", concatenatedMessageSegmentNumber="2"
+    )
+    message = parse_inbound(fields, NOW, "1")
+    assert message.segment is not None
+    assert (message.segment.count, message.segment.number) == (3, 2)
+    assert not [flag for flag in message.flags if flag.endswith(":not_an_integer")]
+
+
+@pytest.mark.parametrize(("code", "flagged"), [("\u00b3", True), ("\u0663", True), ("9" * 5000, True), ("1234", False)])
+def test_a_sent_country_code_that_cannot_be_one_is_not_used(code: str, flagged: bool) -> None:
+    # Given a sourceCountryCode that is not 1 to 3 ASCII digits ("³" and 5,000 digits were a 500)
+    fields = valid_fields(source="7700900123", destination="7700900999", sourceCountryCode=code)
+    # When the MO is parsed, Then the stack's default country code applies (and a non-integer is flagged)
+    message = parse_inbound(fields, NOW, "44")
+    assert (message.sender, message.recipient) == ("+447700900123", "+447700900999")
+    assert ("sourceCountryCode:not_an_integer" in message.flags) is flagged

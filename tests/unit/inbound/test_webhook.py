@@ -27,6 +27,7 @@ class Harness:
             receive=ReceiveInboundMessage(self.repository, self.media, MetricsRecorder()),
             max_body_bytes=64 * 1024,
             default_country_code="1",
+            media_budget_ms=2000,
             inline_media_reserve_ms=8000,
             clock=lambda: NOW,
         )
@@ -149,6 +150,15 @@ def test_an_unexpected_error_gets_a_bare_500(harness: Harness) -> None:
     harness.repository.add_inbound = broken  # type: ignore[assignment, method-assign]
     status, body, _ = harness.post(load_event("inbound_post.json"))
     assert (status, body) == (500, {"error": "internal_error"})
+
+
+def test_the_media_budget_never_reaches_into_the_invocations_reserve(harness: Harness) -> None:
+    # Given 9 s left of the invocation, 8 s of them kept in reserve, and a 2 s media budget
+    status, _, _ = harness.post(load_event("inbound_post_attachments_json.json"), remaining_ms=9000)
+    # Then the copies were given at most the 1 s before the reserve
+    assert status == 200
+    assert sorted(harness.media.time_limits) == [0, 1, 2]
+    assert all(limit is not None and 0 < limit <= 1.0 for limit in harness.media.time_limits.values())
 
 
 def test_media_is_queued_instead_of_copied_when_the_invocation_is_nearly_over(harness: Harness) -> None:

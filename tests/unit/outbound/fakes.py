@@ -13,6 +13,7 @@ from mmsrelay.domain.outbound import (
     OutboundMessage,
     RecipientResult,
     SendResult,
+    TakenJob,
     Transport,
 )
 from mmsrelay.domain.send_rate import SendRateState, Slot, reserve, slowed_down
@@ -31,10 +32,12 @@ class FakeJobRecords:
     held: dict[str, Slot] = field(default_factory=dict)
     fail_sent_write: MmsRelayError | None = None
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> Slot | None:
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> TakenJob:
+        if self.statuses.get(message_id, [""])[-1] == "sent":
+            return TakenJob(sent=self.sent[message_id])
         self.requests[message_id] = request
         self.statuses.setdefault(message_id, []).append("queued")
-        return self.held.pop(message_id, None)
+        return TakenJob(held_slot=self.held.pop(message_id, None))
 
     def job_waiting(self, message_id: str, slot: Slot, at: datetime) -> None:
         self.held[message_id] = slot

@@ -139,10 +139,45 @@ def test_once_the_gateway_accepted_a_failed_write_does_not_cause_a_resend() -> N
     assert metrics.counts == {"MessagesSent": 1, "MessagesSentOverHttps": 1, "SentRecordFailed": 1}
 
 
+def test_a_job_delivered_again_after_its_send_was_recorded_is_not_sent_again() -> None:
+    # Given a job sent and recorded, whose process died before the delivery was completed
+    send, records, metrics = use_case()
+    first = FakeGateway()
+    outcome = send(job(), "order-1234-shipped", first)
+    # When SQS delivers it again
+    again = FakeGateway()
+    repeated = send(job(), "order-1234-shipped", again)
+    # Then the gateway is not called, the recorded send comes back, and nothing more is written
+    assert again.sent == []
+    assert repeated == outcome
+    assert records.statuses["order-1234-shipped"] == ["queued", "sending", "sent"]
+    assert metrics.counts == {"MessagesSent": 1, "MessagesSentOverHttps": 1}
+
+
 def test_a_number_that_cannot_be_normalised_fails_the_job() -> None:
     send, _, _ = use_case()
     outcome = send(job(sender="+1 (222) 333-4444-5555-6666"), "m-4", FakeGateway())
     assert outcome == {"status": "failed", "code": "invalid_number"}
+
+
+@pytest.mark.parametrize(
+    ("to", "detail"),
+    [
+        ("5551212", "to[0]: a local number: add its area code"),
+        ("310555121", "to[0]: too short for a number of country code 1"),
+        ("1234", "to[0]: too short for a number of country code 1"),
+    ],
+)
+def test_an_impossible_recipient_fails_the_job_naming_the_field_and_why(to: str, detail: str) -> None:
+    # Given a job to a number that cannot exist (a 7-digit North American number, a short one)
+    send, repository, _ = use_case()
+    gateway = FakeGateway()
+    # When it is handled
+    outcome = send(job(to=[to]), "m-5", gateway)
+    # Then nothing is sent, and the job fails saying which field and why (never the number)
+    assert outcome == {"status": "failed", "code": "invalid_number"}
+    assert gateway.sent == []
+    assert repository.errors["m-5"] == ("invalid_number", f"invalid_number: {detail}")
 
 
 def test_failed_deliveries_back_off_doubling_up_to_fifteen_minutes() -> None:

@@ -89,9 +89,9 @@ class FakeLinks:
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, country_code: str = "1") -> None:
         self.store = FakeStore()
-        self.api = QueryApi(MessageQueries(self.store, FakeLinks()), default_country_code="1")
+        self.api = QueryApi(MessageQueries(self.store, FakeLinks()), default_country_code=country_code)
 
     def get(self, event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         answer = self.api.handle(event)
@@ -473,6 +473,21 @@ def test_the_number_is_read_as_e164(harness: Harness, number: str) -> None:
 
 def test_a_short_code_is_kept_as_its_digits(harness: Harness) -> None:
     assert harness.conversation("72345")[1]["number"] == "72345"
+
+
+def test_a_national_number_with_a_trunk_prefix_is_read_in_the_default_country() -> None:
+    # Given a query API whose default country code is 44
+    harness = Harness(country_code="44")
+    # When a UK number is asked for as it is dialled at home (trunk prefix 0)
+    status, body = harness.conversation("07700900123")
+    # Then it is the number's E.164 conversation that is read
+    assert (status, body["number"]) == (200, "+447700900123")
+
+
+@pytest.mark.parametrize("number", ["5551212", "1234", "310555121", "%2B999123456789"])
+def test_an_impossible_number_is_a_400(harness: Harness, number: str) -> None:
+    assert harness.conversation(number) == (400, {"error": "invalid_number"})
+    assert harness.store.calls == []
 
 
 @pytest.mark.parametrize("number", ["", "abc", "%2Babc", "12", "+1" + "2" * 20, "1" * 65, "%"])

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -10,12 +11,15 @@ from email.policy import SMTP
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mmsrelay.domain.errors import PermanentError
 from mmsrelay.gateway_protocol.mm4_mime import derive_message_ids
 from mmsrelay.receipts.model import ReceiptError
 from mmsrelay.receipts.parse import (
     MAX_DETAIL,
+    MAX_STATUS_TEXT,
     canonical_guid,
     clean_detail,
     parse_http_receipt,
@@ -366,6 +370,38 @@ def test_a_long_detail_is_truncated() -> None:
     assert not any(character.isdigit() for character in receipt.detail)
 
 
+# --- hostile HTTP receipts -----------------------------------------------------------------------
+
+# The pattern the receipt-text test replaced: equivalent, but quadratic on values like "id:id:id:...".
+QUADRATIC_RECEIPT_TEXT = re.compile(r"(?<![a-z0-9_])id\s*:.*?(?<![a-z0-9_])stat\s*:", re.IGNORECASE | re.DOTALL)
+
+
+@given(st.lists(st.sampled_from(["id", "ID", "stat", "Stat", ":", " ", "\n", "x", "_", "1"]), max_size=24))
+@settings(max_examples=500, deadline=None)
+def test_a_receipt_text_is_told_as_the_single_pattern_told_it(parts: list[str]) -> None:
+    # Given any value made of receipt-text pieces, as a receipt's state
+    value = "".join(parts).strip()
+    assume(value)
+    # When the receipt is read
+    receipt = parse_http_receipt({"transactionGUID": [GUID], "status": [value]})
+    # Then the value is taken as the state exactly when "id: ... stat:" does not match it
+    taken_as_state = receipt.kind == "http" and receipt.state == value[:64]
+    assert taken_as_state == (QUADRATIC_RECEIPT_TEXT.search(value) is None)
+
+
+@pytest.mark.parametrize("value", ["id:" * 80_000, "id: " * 60_000 + "x", "id:" + "stat" * 60_000])
+def test_a_huge_value_of_receipt_keys_is_read_in_linear_time(value: str) -> None:
+    # Given a field of 240 KB that repeats "id:" (one pattern "id:.*?stat:" rescans the rest of
+    # the value from each "id:": minutes of CPU, ended by the suite's timeout)
+    fields: Fields = {"transactionGUID": [GUID], "status": [value], "detail": [value]}
+    # When the receipt is read
+    receipt = parse_http_receipt(fields)
+    # Then it is read: no receipt text, the value kept as an unknown state, cut
+    assert receipt.transaction_guid == GUID
+    assert receipt.status is None
+    assert receipt.state == value.strip()[:64]
+
+
 # --- SMPP receipt text ------------------------------------------------------------------------
 
 
@@ -598,3 +634,210 @@ def test_importing_the_parser_does_not_import_the_email_package() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True)
     # Then the email package is not among them (MM4 parsing imports it when first used)
     assert result.stdout.strip() == "[]"
+
+
+# --- hostile MM4 reports ------------------------------------------------------------------------
+# Anyone can mail the MM4 reports domain (SES stores what it receives), and POST /dlr/mm4 takes
+# whatever the gateway's MMSC relays: each hostile shape is refused (a ReceiptError, answered 400
+# or counted as refused) or neutralised (read as text that any store or log can take).
+
+MESSAGE_KEY = MM4_ID.strip("<>").split("@")[0]
+
+
+def raw_report(*lines: bytes, body: bytes = b"") -> bytes:
+    """A delivery report as raw bytes: its usual headers, then ``lines`` (``b"Name: value"``)."""
+    headers = [
+        b"X-Mms-3GPP-MMS-Version: 6.10.0",
+        b"X-Mms-Message-Type: MM4_delivery_report.REQ",
+        b"X-Mms-Message-ID: " + MM4_ID.encode(),
+        b"From: +13105551212/TYPE=PLMN@mms.carrier.example",
+        *lines,
+    ]
+    return b"\r\n".join(headers) + b"\r\n\r\n" + body
+
+
+def storable(text: str | None) -> bool:
+    """What a DynamoDB item and a JSON log line can hold: UTF-8-encodable, printable, one line."""
+    if text is None:
+        return True
+    text.encode("utf-8")  # a lone surrogate (an undecoded byte) raises here
+    return text.isprintable()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"X-Mms-Message-Type MM4_delivery_report.REQ\r\nX-Mms-Message-ID: <a@b>\r\n\r\n",  # no colon
+        b": MM4_delivery_report.REQ\r\n\r\n",  # no name
+        b"\r\n" + raw_report(b"X-Mms-MM-Status-Code: Retrieved"),  # the headers start in the body
+        b"\x00" * 64 + raw_report(b"X-Mms-MM-Status-Code: Retrieved"),  # binary before the headers
+        b"\xef\xbb\xbf" + raw_report(b"X-Mms-MM-Status-Code: Retrieved"),  # a byte-order mark first
+        b"--boundary\r\nContent-Type: text/plain\r\n\r\nX-Mms-Message-Type: MM4_delivery_report.REQ\r\n",
+    ],
+    ids=["no-colon", "no-name", "blank-first", "nul-first", "bom-first", "a-part-without-its-message"],
+)
+def test_malformed_mime_is_refused_as_no_report(raw: bytes) -> None:
+    # Given bytes that are not a well-formed message whose headers make a report
+    # When they are parsed
+    # Then they are refused as no report, not misread and not crashed on
+    with pytest.raises(ReceiptError) as caught:
+        parse_mm4_report(raw)
+    assert caught.value.code == "not_an_mm4_report"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        raw_report(b"X-Mms-MM-Status-Code: Retrieved").replace(b"\r\n", b"\n"),  # bare LF line ends
+        raw_report(b"X-Mms-MM-Status-Code: Retrieved")[:-4],  # cut before the blank line
+        raw_report(b"X-Mms-MM-Status-Code: Retrieved", b"X-Broken-Line-Without-Colon"),
+        raw_report(b"X-Mms-MM-Status-Code: Retrieved", b"X-Empty:"),
+    ],
+    ids=["lf-only", "truncated-headers", "a-bad-line-after", "an-empty-header"],
+)
+def test_a_report_with_sloppy_framing_is_still_read_from_its_headers(raw: bytes) -> None:
+    receipt = parse_mm4_report(raw)
+    assert (receipt.kind, receipt.status, receipt.mm4_message_id) == ("mm4_delivery_report", "delivered", MM4_ID)
+
+
+def test_a_deeply_nested_multipart_body_is_never_walked() -> None:
+    # Given a report whose body nests 5,000 multiparts (the full parser recurses into each one
+    # and gives up with a RecursionError at about 2,000)
+    nesting = b"".join(
+        b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (level, level + 1) for level in range(5000)
+    )
+    raw = raw_report(b"X-Mms-MM-Status-Code: Retrieved", b"Content-Type: multipart/mixed; boundary=b0", body=nesting)
+    # When it is parsed
+    receipt = parse_mm4_report(raw)
+    # Then the report is read from its headers alone
+    assert (receipt.status, receipt.mm4_message_id) == ("delivered", MM4_ID)
+
+
+def test_huge_headers_are_read_within_bounds() -> None:
+    # Given a report within the webhook's body limit (256 KiB): a 60 KB header, 4,000 more
+    # headers, and a status text of 4,000 encoded words
+    raw = raw_report(
+        b"X-Mms-MM-Status-Code: Retrieved",
+        b"X-Padding: " + b"p" * 60_000,
+        *(b"X-Extra-%d: x" % number for number in range(4000)),
+        b"X-Mms-Status-Text: " + b" ".join([b"=?utf-8?q?caf=C3=A9?="] * 4000),
+    )
+    assert len(raw) < 256 * 1024
+    # When it is parsed
+    receipt = parse_mm4_report(raw)
+    # Then the report is read, and its detail stays one bounded line
+    assert receipt.status == "delivered"
+    assert receipt.detail is not None
+    assert receipt.detail.startswith("café")
+    assert len(receipt.detail) == MAX_DETAIL
+
+
+def test_only_the_start_of_a_huge_status_text_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a status text of 200,000 characters of encoded words, and the decoder watched
+    import email.header  # noqa: PLC0415 - the module whose function is watched
+
+    seen: list[int] = []
+    decode = email.header.decode_header
+
+    def watched(header: str) -> object:
+        seen.append(len(header))
+        return decode(header)
+
+    monkeypatch.setattr(email.header, "decode_header", watched)
+    raw = raw_report(b"X-Mms-MM-Status-Code: Retrieved", b"X-Mms-Status-Text: " + b"=?utf-8?q?a?= " * 15_000)
+    # When it is parsed
+    parse_mm4_report(raw)
+    # Then the decoder saw a bounded prefix, not the whole value
+    assert seen
+    assert max(seen) <= MAX_STATUS_TEXT
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (b"Retrieved\xe9", "Retrieved\ufffd"),  # Latin-1, not UTF-8
+        (b"Retrieved\xff\xfe", "Retrieved\ufffd\ufffd"),  # never UTF-8
+        (b"Retri\xc3\xa9ved", "Retriéved"),  # UTF-8 sent raw (8-bit): decoded
+        (b"Retrieved\xc3", "Retrieved\ufffd"),  # UTF-8 cut in the middle of a character
+    ],
+    ids=["latin-1", "invalid", "raw-utf-8", "cut-utf-8"],
+)
+def test_a_header_that_is_not_utf_8_is_decoded_with_replacement_characters(status: bytes, state: str) -> None:
+    # Given a status whose bytes are not (all) UTF-8
+    # When the report is parsed
+    receipt = parse_mm4_report(raw_report(b"X-Mms-MM-Status-Code: " + status))
+    # Then the state is text every store and log can take: each undecodable byte is U+FFFD
+    assert receipt.state == state
+    assert storable(receipt.state)
+    assert receipt.status is None  # and an unknown word moves nothing
+
+
+def test_non_utf_8_bytes_in_every_header_read_give_storable_text() -> None:
+    raw = raw_report(
+        b"X-Mms-MM-Status-Code: \xffRetrieved",
+        b"X-Mms-Status-Text: d\xe9livr\xe9 \xc3\x28",
+        b"Date: Wed, 25 Nov 2026 17:21:00 +0100\xff",
+    ).replace(MM4_ID.encode(), b"<\xfe" + MESSAGE_KEY.encode() + b"@mmsc\xff.example>")
+    receipt = parse_mm4_report(raw)
+    assert all(storable(text) for text in (receipt.state, receipt.detail, receipt.mm4_message_id, receipt.recipient))
+    assert receipt.mm4_message_id == f"<\ufffd{MESSAGE_KEY}@mmsc\ufffd.example>"
+
+
+@pytest.mark.parametrize(
+    "injected",
+    [
+        b"X-Mms-MM-Status-Code: Expired\r\nX-Mms-Message-ID: <other@mmsc.example>",  # a second message id
+        b"X-Mms-MM-Status-Code: Expired\rX-Mms-Message-ID: <other@mmsc.example>",  # through a bare CR
+        b"X-Mms-MM-Status-Code: Expired\nX-Mms-MM-Status-Code: Retrieved",  # a second status, bare LF
+        b"X-Mms-MM-Status-Code: Expired\r\nX-Mms-Message-Type: MM4_forward.REQ",  # a second type
+        b"X-Mms-MM-Status-Code: Expired\r\nFrom: +13105559999@mmsc.example",  # a second recipient
+        b"Date: Wed, 25 Nov 2026 17:21:00 +0100\r\nDate: Thu, 01 Jan 2099 00:00:00 +0000",  # a second date
+        b"X-Mms-Read-Status: Read\r\nX-Mms-Read-Status: Deleted-without-being-read",
+    ],
+    ids=["message-id", "bare-cr", "status-bare-lf", "message-type", "from", "date", "read-status"],
+)
+def test_a_deciding_header_given_twice_is_refused_as_ambiguous(injected: bytes) -> None:
+    # Given a report where a line break in a value added a second copy of a deciding header
+    # When it is parsed
+    # Then it is refused: which copy is the report's own cannot be told
+    with pytest.raises(ReceiptError) as caught:
+        parse_mm4_report(raw_report(injected))
+    assert caught.value.code == "ambiguous_report"
+
+
+def test_an_encoded_line_break_in_the_status_text_stays_on_one_line() -> None:
+    # Given a status text whose encoded words decode to CR LF and a header-like line
+    raw = raw_report(
+        b"X-Mms-MM-Status-Code: Retrieved",
+        b"X-Mms-Status-Text: =?utf-8?q?ok=0D=0AX-Mms-MM-Status-Code:_Rejected=0D=0A=00=1B[2J?=",
+    )
+    # When the report is parsed
+    receipt = parse_mm4_report(raw)
+    # Then the detail is one printable line, and the status is the report's own
+    assert receipt.detail == "ok X-Mms-MM-Status-Code: Rejected [2J"
+    assert receipt.status == "delivered"
+
+
+def test_control_characters_in_a_value_are_dropped_and_folding_is_undone() -> None:
+    raw = raw_report(b"X-Mms-MM-Status-Code: Re\x00tri\x1b\x7feved\r\n\t ")
+    receipt = parse_mm4_report(raw)
+    assert (receipt.state, receipt.status) == ("Retrieved", "delivered")
+
+
+@given(noise=st.binary(max_size=64))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_in_any_value_give_a_receipt_of_storable_text_or_a_refusal(noise: bytes) -> None:
+    # Given arbitrary bytes (line breaks, NULs, invalid UTF-8 included) in each value a report is read from
+    raw = raw_report(
+        b"X-Mms-MM-Status-Code: Retrieved" + noise,
+        b"X-Mms-Status-Text: note " + noise,
+        b"Date: Wed, 25 Nov 2026 17:21:00 +0100" + noise,
+    ).replace(MM4_ID.encode(), MM4_ID.encode() + noise)
+    # When it is parsed
+    try:
+        receipt = parse_mm4_report(raw)
+    except ReceiptError:
+        return  # Then it is refused for a stated reason,
+    # or read as text that any store and log can take
+    assert all(storable(text) for text in (receipt.state, receipt.detail, receipt.mm4_message_id, receipt.recipient))
+    assert receipt.state is None or len(receipt.state) <= 64

@@ -120,3 +120,14 @@ def test_each_table_holds_its_own_kind_of_word() -> None:
     assert set(AERIALINK_CODES) == {"10000", "20000", "30000", "30003", "30004", "40000", "40001"}
     assert set(MM4_READ_STATUSES) == {"Read", "Deleted-without-being-read"}
     assert set(CARRIER_EVENTS) == {"smppStatusCode"}
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("040001", "delivered"), ("0000040001", "delivered"), ("9" * 5000, None), ("0" * 5000, None), ("²", None)],
+    ids=["a-leading-zero", "leading-zeros", "5000-digits", "5000-zeros", "a-superscript-digit"],
+)
+def test_a_numeric_code_of_any_length_is_looked_up_without_failing(code: str, status: str | None) -> None:
+    # Given a state code with leading zeros, or longer than int() reads (found by make fuzz: a 500 on
+    # POST /dlr with a 5,000-digit status), When it is normalised, Then it is a known code or none
+    assert normalise(code) == status

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mmsrelay.outbound.fitting import fitted_key
 from tests.template import Tag, resources, role_statements, template
 
 FUNCTIONS = sorted(resources("AWS::Serverless::Function"))
@@ -183,3 +184,12 @@ def test_each_role_writes_logs_to_its_own_group_only() -> None:
 
 def test_the_expected_table_covers_every_function() -> None:
     assert set(EXPECTED_ACTIONS) == set(FUNCTIONS)
+
+
+def test_the_outbound_function_writes_media_under_outbound_only_where_its_fitted_copies_go() -> None:
+    # Given the outbound role's S3 writes
+    (writes,) = [each for each in role_statements("OutboundFunction") if "s3:PutObject" in actions_of(each)]
+    assert writes["Resource"] == Tag("Sub", "${MediaBucket.Arn}/outbound/*")
+    # Then every fitted copy it stores, whatever the original's key, is within them
+    for original in ("outbound/labels/1234.png", "inbound/2026/11/25/GUID/0.jpg", "anywhere.gif"):
+        assert fitted_key(original, "image/jpeg").startswith("outbound/"), original

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import grimp
 import pytest
 
 from mmsrelay.events.settings import EventSettings
 from mmsrelay.inbound.settings import InboundSettings, MediaSettings
+from mmsrelay.observability import tracing_enabled
 from mmsrelay.outbound.settings import MediaLinkSettings, OutboundSettings
 from mmsrelay.query.settings import QuerySettings
 from mmsrelay.receipts.settings import MailedReportSettings, ReceiptSettings, SweepSettings
@@ -55,6 +60,95 @@ def test_each_function_gets_every_setting_it_reads(function: str) -> None:
     for name in environment:
         problems = _problems(function, {key: value for key, value in environment.items() if key != name})
         assert not problems or any(name in problem for problem in problems)
+
+
+def _changed(value: str) -> str:
+    """Another valid-looking value of the same kind: a flag flipped, a number plus one, text extended."""
+    if value in ("true", "false"):
+        return "false" if value == "true" else "true"
+    if value.isdigit():
+        return str(int(value) + 1)
+    return value + "x"
+
+
+def _handler_calls(function: str) -> set[str]:
+    """The names the function's handler module calls (``Logger()``, ``traced_when_enabled(...)``...)."""
+    source = ROOT / resources("AWS::Serverless::Function")[function]["Properties"]["CodeUri"] / "app.py"
+    return {
+        node.func.id
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+
+
+def _reaches(function: str, package: str) -> bool:
+    """Whether the handler's own modules import ``package``, directly or through the shared package."""
+    source = ROOT / resources("AWS::Serverless::Function")[function]["Properties"]["CodeUri"] / "app.py"
+    imported = {
+        node.module
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module
+    }
+    if any(name.split(".")[0] == package for name in imported):
+        return True
+    graph = _import_graph()
+    return any(
+        graph.chain_exists(importer=name, imported=package, as_packages=True)
+        for name in imported
+        if name.startswith("mmsrelay") and name in graph.modules
+    )
+
+
+@cache
+def _import_graph() -> grimp.ImportGraph:
+    return grimp.build_graph("mmsrelay", include_external_packages=True, cache_dir=None)
+
+
+# Variables read by a library the handler uses rather than by the function's settings: the
+# package whose source must read that very name, and what makes the function read it.
+LIBRARY_VARIABLES: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "POWERTOOLS_SERVICE_NAME": ("aws_lambda_powertools", lambda function: "Logger" in _handler_calls(function)),
+    "POWERTOOLS_LOG_LEVEL": ("aws_lambda_powertools", lambda function: "Logger" in _handler_calls(function)),
+    "POWERTOOLS_METRICS_NAMESPACE": ("aws_lambda_powertools", lambda function: "Metrics" in _handler_calls(function)),
+    "POWERTOOLS_TRACE_DISABLED": (
+        "mmsrelay",
+        lambda function: (
+            "traced_when_enabled" in _handler_calls(function)
+            and tracing_enabled({"POWERTOOLS_TRACE_DISABLED": "false"})
+            != tracing_enabled({"POWERTOOLS_TRACE_DISABLED": "true"})
+        ),
+    ),
+    "PYDANTIC_DISABLE_PLUGINS": ("pydantic", lambda function: _reaches(function, "pydantic")),
+}
+
+
+@pytest.mark.parametrize("function", sorted(SETTINGS))
+def test_each_variable_the_template_gives_a_function_is_read_by_it(function: str) -> None:
+    # Given the environment the template gives the function, and the settings it loads
+    environment = function_environment(function)
+    loaded = SETTINGS[function](environment)
+    unread = []
+    for name, value in environment.items():
+        if name in LIBRARY_VARIABLES:
+            # A library's variable: the handler uses the library that reads it
+            if not LIBRARY_VARIABLES[name][1](function):
+                unread.append(name)
+            continue
+        # When the variable's value is changed (a default-valued one too: removing it would change nothing)
+        problems = _problems(function, {**environment, name: _changed(value)})
+        # Then the settings see it: they refuse the new value naming it, or they differ
+        if problems:
+            assert all(problem.startswith(f"{name} ") for problem in problems), problems
+        elif SETTINGS[function]({**environment, name: _changed(value)}) == loaded:
+            unread.append(name)
+    assert unread == [], f"{function} is given variables it never reads: {unread}"
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_VARIABLES))
+def test_each_library_variable_is_a_name_its_library_reads(name: str) -> None:
+    package = importlib.import_module(LIBRARY_VARIABLES[name][0])
+    sources = Path(next(iter(package.__path__))).rglob("*.py")
+    assert any(name in source.read_text(errors="replace") for source in sources), name
 
 
 def test_no_secret_travels_in_an_environment_variable() -> None:

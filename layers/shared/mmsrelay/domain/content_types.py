@@ -32,6 +32,9 @@ _EXTENSIONS: Final = MappingProxyType(
 
 ALLOWED_CONTENT_TYPES: Final = frozenset(_EXTENSIONS)
 
+# Images the relay can re-encode to fit a carrier's size limit; anything else is sent as given or refused.
+FITTABLE_IMAGE_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/gif", "image/bmp", "image/webp"})
+
 # Non-standard spellings seen in the wild -> canonical type.
 _ALIASES: Final = MappingProxyType(
     {

@@ -67,6 +67,20 @@ class StoredMedia:
 
 
 @dataclass(frozen=True)
+class FittedImage:
+    """An image re-encoded (and scaled down if need be) to fit a byte budget, metadata stripped.
+
+    ``how`` says what was done, for logs (``"jpeg q84 1600x1200 from 4032x3024"``).
+    """
+
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    how: str
+
+
+@dataclass(frozen=True)
 class MediaLink:
     """What a short media link (``GET /m/<token>``) leads to, until when."""
 
@@ -85,9 +99,13 @@ class Download(Protocol):
 
 
 class MediaSource(Protocol):
-    """Where attachments are fetched from (``mmsrelay.media.fetcher.MediaFetcher``)."""
+    """Where attachments are fetched from (``mmsrelay.media.fetcher.MediaFetcher``).
 
-    def open(self, url: str) -> AbstractContextManager[Download]: ...
+    ``time_limit``: seconds the whole fetch may take at most (the source's own limit applies too);
+    past it the fetch ends in a transient ``timeout``.
+    """
+
+    def open(self, url: str, time_limit: float | None = None) -> AbstractContextManager[Download]: ...
 
 
 class MediaSink(Protocol):

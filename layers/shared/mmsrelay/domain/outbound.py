@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mmsrelay.domain.send_rate import Slot
+
 Transport = Literal["https", "mm4"]
 # The longest URL the gateway's HTTPS API takes as ``mmsURL``.
 MMS_URL_LIMIT = 160
@@ -64,3 +66,16 @@ class RecipientResult:
 class SendResult:
     transport: Transport
     recipients: tuple[RecipientResult, ...]
+
+
+@dataclass(frozen=True)
+class TakenJob:
+    """What the job's record said when the job was taken from the queue.
+
+    ``sent``: the send as recorded when the job was sent already (its process died after the
+    record, before the delivery was completed): it is not sent again. ``held_slot``: the send slot
+    the job held from an earlier delivery (it waited in the queue for it), removed as it was read.
+    """
+
+    sent: SendResult | None = None
+    held_slot: Slot | None = None

@@ -24,7 +24,10 @@ risks a duplicate on the handset, so the result carries ``transaction_guid=None`
 answer, capped at :data:`MAX_RETRY_AFTER` seconds.
 
 XML is parsed with defusedxml only, DTDs and entities refused (an entity-expansion bomb is an
-unparsable answer, never expanded).
+unparsable answer, never expanded; no external entity, DTD or XInclude is ever fetched). Reading an
+answer costs time linear in its size (the client reads at most 64 KiB of it): a transaction's
+fields are its direct children, and the gateway's detail is cleaned from its first
+:data:`MAX_DETAIL_INPUT` characters only.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ _ERROR_CODE: Final = re.compile(r"E[0-9]{6}")
 _DELTA_SECONDS: Final = re.compile(r"[0-9]{1,20}")
 _MAX_DEPTH: Final = 4
 _DETAIL_LENGTH: Final = 80
+MAX_DETAIL_INPUT: Final = 1024
 
 Kind = Literal["permanent", "transient"]
 
@@ -170,9 +174,9 @@ def _parse_xml(text: bytes) -> GatewayAnswer:
     for node in root.iter():
         if _local_name(node) != "transaction":
             continue
-        guid = _guid(_child_text(node, "transactionGUID"))
+        guid = _guid(_direct_child_text(node, "transactionGUID"))
         if guid is not None:
-            transactions.append(Transaction(guid, _child_text(node, "destination")))
+            transactions.append(Transaction(guid, _direct_child_text(node, "destination")))
     return GatewayAnswer(transactions=tuple(transactions))
 
 
@@ -183,6 +187,15 @@ def _local_name(node: Element) -> str:
 def _child_text(node: Element, name: str) -> str | None:
     for child in node.iter():
         if child is not node and _local_name(child) == name:
+            return (child.text or "").strip()
+    return None
+
+
+def _direct_child_text(node: Element, name: str) -> str | None:
+    """Like :func:`_child_text`, among ``node``'s children only: searching each transaction's whole
+    subtree would cost time quadratic in the depth of nested transactions."""
+    for child in node:
+        if _local_name(child) == name:
             return (child.text or "").strip()
     return None
 
@@ -207,10 +220,14 @@ def _error_code(value: object) -> str | None:
 
 
 def _clean_detail(value: object) -> str | None:
-    """The gateway's detail, safe for logs and errors: no URLs, no digits, bounded length."""
+    """The gateway's detail, safe for logs and errors: no URLs, no digits, bounded length.
+
+    Only the first ``MAX_DETAIL_INPUT`` characters are read: the URL pattern backtracks over a
+    long run of non-space characters (about 9 s for 60,000 of them).
+    """
     if not isinstance(value, str) or not value.strip():
         return None
-    text = re.sub(r"\S+://\S*", "<url>", value)
+    text = re.sub(r"\S+://\S*", "<url>", value[:MAX_DETAIL_INPUT])
     text = re.sub(r"[0-9]+", "#", text)
     text = re.sub(r"\s+", " ", text).strip()
     return text[:_DETAIL_LENGTH]

@@ -6,10 +6,12 @@ message ID too: MM4 delivery reports name the original message by it, not by a t
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Final
 
 _ID_NAMESPACE: Final = uuid.UUID("6f1f0d52-3c1e-4d0e-9a57-2f52b8d9c0a4")
+_MESSAGE_KEY: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def mm4_transaction_id(message_id: str) -> str:
@@ -25,3 +27,8 @@ def mm4_message_key(message_id: str) -> str:
 def message_key_of(header: str) -> str:
     """The local part of an ``X-Mms-Message-ID`` header value (``<key@domain>`` or bare)."""
     return header.strip().strip("<>").split("@", 1)[0].strip().lower()
+
+
+def is_message_key(key: str) -> bool:
+    """Whether ``key`` has the shape of :func:`mm4_message_key` (32 lower-case hex digits)."""
+    return _MESSAGE_KEY.fullmatch(key) is not None

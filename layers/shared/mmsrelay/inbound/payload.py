@@ -43,6 +43,10 @@ DOCUMENTED_LENGTHS = {
     "concatenatedMessageReference": 5,
 }
 _INTEGER_FIELDS = ("sourceCountryCode", "concatenatedMessageSegments", "concatenatedMessageSegmentNumber")
+# An integer field's value as read: ASCII digits only (``str.isdigit`` also takes "²", which ``int()``
+# refuses), and few enough for any segment count or number (and for a DynamoDB number).
+_SMALL_INTEGER = re.compile(r"[0-9]{1,5}")
+_COUNTRY_CODE = re.compile(r"[0-9]{1,3}")
 
 
 def parse_inbound(fields: Fields, received_at: datetime, default_country_code: str) -> InboundMessage:
@@ -67,14 +71,13 @@ def parse_inbound(fields: Fields, received_at: datetime, default_country_code: s
         raise InvalidPayload(invalid)
 
     flags = [f"{name}:too_long" for name, limit in DOCUMENTED_LENGTHS.items() if len(first.get(name, "")) > limit]
-    flags += [f"{name}:not_an_integer" for name in _INTEGER_FIELDS if first.get(name) and not first[name].isdigit()]
+    flags += [f"{name}:not_an_integer" for name in _INTEGER_FIELDS if first.get(name) and _integer(first[name]) is None]
     sent_code = first.get("sourceCountryCode", "").strip()
-    country_code = sent_code if sent_code.isdigit() else default_country_code
-    try:
-        sender = to_e164(source, country_code, first.get("sourceNational"))
-        recipient = to_e164(destination, country_code)
-    except InvalidPhoneNumber:  # pragma: no cover - the shapes were checked above
-        raise InvalidPayload(["source", "destination"]) from None
+    country_code = sent_code if _COUNTRY_CODE.fullmatch(sent_code) else default_country_code
+    (sender, sender_ok), (recipient, recipient_ok) = _number(source, country_code), _number(destination, country_code)
+    flags += [
+        f"{name}:not_a_possible_number" for name, ok in (("source", sender_ok), ("destination", recipient_ok)) if not ok
+    ]
 
     urls, attachment_flags = _attachment_urls(first.get("mmsURL"), fields.get("attachments", []))
     flags += attachment_flags
@@ -93,6 +96,16 @@ def parse_inbound(fields: Fields, received_at: datetime, default_country_code: s
     )
 
 
+def _number(value: str, country_code: str) -> tuple[str, bool]:
+    """The number in E.164 (a short code as its digits) and True; or, for a value that cannot be a
+    possible number (too short or long for its country, 3 or 4 digits), the value as sent without
+    separators and False: the message is the handset's, stored whatever its numbers look like."""
+    try:
+        return to_e164(value, country_code), True
+    except InvalidPhoneNumber:
+        return "".join(character for character in value if character.isdigit() or character == "+"), False
+
+
 def _segment(first: dict[str, str]) -> Segment | None:
     concatenated = first.get("concatenatedMessage", "").strip().lower() == "true"
     reference = first.get("concatenatedMessageReference", "")
@@ -106,7 +119,8 @@ def _segment(first: dict[str, str]) -> Segment | None:
 
 
 def _integer(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
+    text = value.strip() if value else ""
+    return int(text) if _SMALL_INTEGER.fullmatch(text) else None
 
 
 def _attachment_urls(mms_url: str | None, attachment_values: list[str]) -> tuple[list[str], list[str]]:

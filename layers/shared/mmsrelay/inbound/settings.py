@@ -46,6 +46,8 @@ class InboundSettings(FunctionSettings):
     media: MediaSettings
     webhook: WebhookSettings
     default_country_code: str
+    # How long the webhook copies media after storing the message before it answers; the rest is queued.
+    inline_media_budget_ms: int
     # Copy media inline only while more than this remains of the invocation; the rest is queued.
     inline_media_reserve_ms: int
 
@@ -55,5 +57,6 @@ class InboundSettings(FunctionSettings):
             media=MediaSettings.read(env),
             webhook=WebhookSettings.read(env),
             default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=COUNTRY_CODE_PATTERN),
+            inline_media_budget_ms=env.integer("INLINE_MEDIA_BUDGET_MS", minimum=0, maximum=20000, default=2000),
             inline_media_reserve_ms=env.integer("INLINE_MEDIA_RESERVE_MS", minimum=0, default=8000),
         )

@@ -193,13 +193,16 @@ class MediaFetcher:
         self._clock = clock
 
     @contextmanager
-    def open(self, url: str) -> Iterator[MediaDownload]:
+    def open(self, url: str, time_limit: float | None = None) -> Iterator[MediaDownload]:
         """Fetch ``url`` up to a checked 2xx response and yield it; the connection is closed on exit.
 
+        The whole fetch, body included, takes at most ``total_timeout`` seconds, or ``time_limit``
+        when that is shorter (the webhook's budget); past it, TransientMediaError("timeout").
         Raises BlockedMediaUrl, MediaRejected, MediaTooLarge (by Content-Length),
         UnsupportedMediaType or TransientMediaError before yielding.
         """
-        deadline = self._clock() + self._policy.total_timeout
+        allowed = self._policy.total_timeout if time_limit is None else min(self._policy.total_timeout, time_limit)
+        deadline = self._clock() + allowed
         response, pool, target = self._follow(url, deadline)
         try:
             yield self._accept(response, target, deadline)

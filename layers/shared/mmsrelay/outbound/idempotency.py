@@ -22,9 +22,9 @@ class IdempotentJobs:
     once: the first run leaves a record (in progress, then completed with its outcome) in the
     idempotency table; a repeat returns that outcome. A ``messageId`` reused for a different body
     is refused (the body's hash is validated). If the function crashes after the gateway accepted
-    a message but before the completed record is written, the in-progress record expires with
-    the invocation and a redelivery sends again: the one window for a duplicate
-    (docs/architecture.md).
+    a message but before the send is recorded, the in-progress record expires with the invocation
+    and a redelivery sends again: the one window for a duplicate (docs/architecture.md). A crash
+    after the send was recorded sends nothing again: the use case finds the job ``sent``.
     """
 
     def __init__(self, use_case: Outcome, persistence: BasePersistenceLayer, config: IdempotencyConfig) -> None:

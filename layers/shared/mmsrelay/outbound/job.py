@@ -24,6 +24,11 @@ from mmsrelay.domain.errors import PermanentError
 # A number or short code as producers write it: optional +, digits, common separators.
 NUMBER_PATTERN = r"^\+?[0-9][0-9 ().\-]{2,20}$"
 MESSAGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+# A character that cannot break a header or a line: no C0 or C1 control (CR, LF, NUL, tab...), no
+# Unicode line or paragraph separator. Spelt so that pydantic's engine and a JSON Schema (ECMA-262)
+# validator read it alike (ECMA's "." would exclude CR and the separators, Rust's only LF).
+NO_CONTROL = r"[^\x00-\x1F\x7F-\x9F\u2028\u2029]"
+SUBJECT_PATTERN = rf"^{NO_CONTROL}*$"
 MAX_RECIPIENTS = 10  # carriers commonly cap a group MMS at 10 participants
 MAX_MEDIA = 10
 
@@ -35,7 +40,9 @@ class UrlMedia(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str = Field(pattern=r"^https://[^\s]+$", max_length=2048, examples=["https://cdn.example.com/a.jpg"])
+    url: str = Field(
+        pattern=r"^https://[^\s\x00-\x1F\x7F-\x9F]+$", max_length=2048, examples=["https://cdn.example.com/a.jpg"]
+    )
 
 
 class S3Media(BaseModel):
@@ -43,7 +50,7 @@ class S3Media(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    s3: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.+$", max_length=1100)
+    s3: str = Field(pattern=rf"^s3://[a-z0-9][a-z0-9.\-]{{1,61}}[a-z0-9]/{NO_CONTROL}+$", max_length=1100)
 
     @property
     def bucket(self) -> str:
@@ -77,7 +84,12 @@ class OutboundJob(BaseModel):
         min_length=1, max_length=MAX_RECIPIENTS, description="Recipients; more than one is a group MMS (MM4)."
     )
     text: str = Field(default="", max_length=5000)
-    subject: str | None = Field(default=None, max_length=100)
+    subject: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=SUBJECT_PATTERN,
+        description="One line: it becomes the MM4 Subject header (no control characters, no line breaks).",
+    )
     media: list[UrlMedia | S3Media] = Field(default_factory=list, max_length=MAX_MEDIA)
     delivery_report: bool = Field(default=False, alias="deliveryReport")
     transport: Literal["auto", "https", "mm4"] = Field(

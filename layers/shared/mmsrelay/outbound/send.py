@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 
 from mmsrelay.domain.errors import GatewayThrottled, PermanentError, PermanentSendError, TransientError
-from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, SendResult, Transport
+from mmsrelay.domain.outbound import OutboundAttachment, OutboundMessage, SendResult, TakenJob, Transport
 from mmsrelay.domain.phone import InvalidPhoneNumber, mask, to_e164
 from mmsrelay.domain.send_rate import MICROS, Slot
 from mmsrelay.observability import COUNT, MetricsSink
@@ -25,8 +25,9 @@ Sender = Callable[[Transport, OutboundMessage], SendResult]
 class JobRecords(Protocol):
     """The repository's job methods (``mmsrelay.storage.outbound.OutboundRepository``)."""
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> Slot | None:
-        """Marks the job taken from the queue; the send slot it held from an earlier delivery, if any."""
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> TakenJob:
+        """Marks the job taken from the queue, unless it was sent already; what its record held."""
+        ...
 
     def job_waiting(self, message_id: str, slot: Slot, at: datetime) -> None:
         """The job goes back to the queue to wait for ``slot``, which it keeps."""
@@ -81,16 +82,22 @@ class SendOutboundJob:
 
     def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]:
         log = {"message_id": message_id, "recipients": len(job.to), "attachments": len(job.media)}
-        held = self._repository.job_queued(
+        taken = self._repository.job_queued(
             message_id, job.model_dump(by_alias=True, exclude_none=True), job.transport, self._clock()
         )
+        if taken.sent is not None:
+            # Sent and recorded, but the delivery was not completed (the process died after the
+            # record): the gateway has it, so it is not sent again. The window for a duplicate
+            # ends at the record (docs/architecture.md).
+            logger.warning("job already sent, not sent again", extra={**log, "transport": taken.sent.transport})
+            return _sent_outcome(taken.sent)
         code = ""
         try:
             transport = choose_transport(job)
-            sender = self._number(job.sender)
-            recipients = tuple(self._number(number) for number in job.to)
+            sender = self._number(job.sender, "from")
+            recipients = tuple(self._number(number, f"to[{n}]") for n, number in enumerate(job.to))
             code = sending_code(sender)
-            slot = self._pace.slot_for(code, len(recipients), held)
+            slot = self._pace.slot_for(code, len(recipients), taken.held_slot)
             message = OutboundMessage(
                 message_id=message_id,
                 sender=sender,
@@ -128,13 +135,7 @@ class SendOutboundJob:
         ]
         logger.info("outbound message sent", extra={**log, "transport": transport, "results": summary})
         self._record_sent(message, result)
-        return {
-            "status": "sent",
-            "transport": transport,
-            "recipients": [
-                {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code} for r in result.recipients
-            ],
-        }
+        return _sent_outcome(result)
 
     def _wait_in_queue(self, message_id: str, deferred: SendDeferred, log: Mapping[str, Any]) -> None:
         self._repository.job_waiting(message_id, deferred.slot, self._clock())
@@ -164,8 +165,19 @@ class SendOutboundJob:
             return self._media.for_https(job, message_id)
         return self._media.for_mm4(job, message_id)
 
-    def _number(self, raw: str) -> str:
+    def _number(self, raw: str, field: str) -> str:
         try:
             return to_e164(raw, self._country_code)
-        except InvalidPhoneNumber:
-            raise PermanentSendError("invalid_number", "not a phone number or short code") from None
+        except InvalidPhoneNumber as error:
+            raise PermanentSendError("invalid_number", f"{field}: {error}") from None
+
+
+def _sent_outcome(result: SendResult) -> dict[str, Any]:
+    """What the idempotency record keeps of a send (and a repeat of the job returns)."""
+    return {
+        "status": "sent",
+        "transport": result.transport,
+        "recipients": [
+            {"transactionGUID": r.transaction_guid, "refused": r.refused, "code": r.code} for r in result.recipients
+        ],
+    }

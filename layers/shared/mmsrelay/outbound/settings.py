@@ -74,7 +74,10 @@ class OutboundSettings(FunctionSettings):
     outbound_queue_url: str
     outbound_media_allowed_hosts: str
     allow_insecure_media_fetch: bool
+    # The carriers' limit a message is fitted into (media plus text).
     max_outbound_message_bytes: int
+    # The most original media of one message the relay reads (and fits).
+    max_outbound_original_bytes: int
     default_country_code: str
     message_retention_days: int
     secret_cache_seconds: int
@@ -96,6 +99,7 @@ class OutboundSettings(FunctionSettings):
             outbound_media_allowed_hosts=env.text("OUTBOUND_MEDIA_ALLOWED_HOSTS"),
             allow_insecure_media_fetch=env.flag("ALLOW_INSECURE_MEDIA_FETCH", default=False),
             max_outbound_message_bytes=env.integer("MAX_OUTBOUND_MESSAGE_BYTES", minimum=1024),
+            max_outbound_original_bytes=env.integer("MAX_OUTBOUND_ORIGINAL_BYTES", minimum=1024, default=20_971_520),
             default_country_code=env.text("DEFAULT_COUNTRY_CODE", pattern=COUNTRY_CODE_PATTERN),
             message_retention_days=env.integer("MESSAGE_RETENTION_DAYS", minimum=1),
             secret_cache_seconds=env.integer("SECRET_CACHE_SECONDS", minimum=0, default=300),

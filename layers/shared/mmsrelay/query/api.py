@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
-from mmsrelay.domain.phone import InvalidPhoneNumber, to_e164
+from mmsrelay.domain.phone import InvalidPhoneNumber, parse_number
 from mmsrelay.query.errors import InvalidCursor, InvalidIdentifier, InvalidLimit, InvalidNumber
 from mmsrelay.query.queries import MessageQueries
 from mmsrelay.webhooks.border import answer
@@ -77,9 +77,9 @@ class QueryApi:
         if not text or len(text) > MAX_NUMBER_CHARS:
             raise InvalidNumber("not a phone number")
         try:
-            return to_e164(text, self._default_country_code)
+            return parse_number(text, self._default_country_code)
         except InvalidPhoneNumber as error:
-            raise InvalidNumber("not a phone number") from error
+            raise InvalidNumber(str(error)) from error
 
 
 def _limit(values: list[str] | None) -> int:

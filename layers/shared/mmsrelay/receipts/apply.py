@@ -9,9 +9,10 @@ from datetime import datetime
 from typing import Final, Literal, Protocol
 
 from mmsrelay.domain.clock import iso_time
+from mmsrelay.domain.errors import TransientError
 from mmsrelay.domain.history import StatusEvent
 from mmsrelay.domain.status import RANK
-from mmsrelay.gateway_protocol.mm4_ids import message_key_of
+from mmsrelay.gateway_protocol.mm4_ids import is_message_key, message_key_of
 from mmsrelay.observability import COUNT, MetricsSink
 from mmsrelay.receipts.model import Receipt
 from mmsrelay.receipts.parse import canonical_guid
@@ -36,6 +37,15 @@ class ReceiptRecords(Protocol):
     def guid_for_mm4_report(self, mm4_message_key: str, recipient: str | None) -> str | None:
         """The transaction GUID an MM4 report is about: its message and, for a group, its recipient."""
         ...
+
+
+class ReportAwaitsItsSend(TransientError):
+    """An MM4 report names one of our forwards that no recorded send carries yet: the report came
+    before the send was recorded (or while a send that died before its record waits to be sent
+    again). Asked for again later (a 503 to the gateway, a Lambda retry of a mailed report), it
+    applies once the send is recorded; answered 200, it would be lost."""
+
+    default_code = "report_awaits_its_send"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,9 @@ class ApplyReceipt:
         log = {"receipt_kind": receipt.kind, "state": receipt.state, "status": receipt.status, "guid": guid}
         if guid is None:
             self._metrics.add_metric(name="ReceiptsUnmatched", unit=COUNT, value=1)
+            if self._names_our_forward(receipt):
+                logger.warning("report names a forward not recorded yet: asked for again", extra=log)
+                raise ReportAwaitsItsSend("no recorded send carries this message key yet")
             logger.warning("receipt matches no transaction", extra=log)
             return Applied("unmatched", None, receipt.status)
         if receipt.status is None:
@@ -83,15 +96,25 @@ class ApplyReceipt:
         logger.info("receipt applied", extra={**log, "outcome": outcome})
         return Applied(outcome, guid, receipt.status)
 
+    @staticmethod
+    def _names_our_forward(receipt: Receipt) -> bool:
+        return receipt.kind in ("mm4_delivery_report", "mm4_read_reply") and is_message_key(
+            message_key_of(receipt.mm4_message_id or "")
+        )
+
     def _transaction_of(self, receipt: Receipt) -> str | None:
         if receipt.kind in ("mm4_delivery_report", "mm4_read_reply"):
             if not receipt.mm4_message_id:
                 return None
             # The report's X-Mms-Message-ID is either our forward's Message-ID (a 32-digit hex key)
             # or the gateway's transaction GUID from its reply to DATA (8-4-4-4-12): the gateway's
-            # page does not say which, and the two shapes cannot be confused.
+            # page does not say which, and the two shapes cannot be confused. Anything else names
+            # no message of ours and is not looked up (an empty or over-long key is one DynamoDB
+            # refuses outright).
             key = message_key_of(receipt.mm4_message_id)
-            return canonical_guid(key) or self._repository.guid_for_mm4_report(key, receipt.recipient)
+            if guid := canonical_guid(key):
+                return guid
+            return self._repository.guid_for_mm4_report(key, receipt.recipient) if is_message_key(key) else None
         preferred, other = receipt.transaction_guid, receipt.linked_guid
         if self._guid_field == "transactionGUIDlinked":
             preferred, other = other, preferred

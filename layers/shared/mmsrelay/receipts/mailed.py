@@ -8,7 +8,8 @@ same parser and :class:`~mmsrelay.receipts.apply.ApplyReceipt` as ``POST /dlr/mm
 What cannot be a report (SES's setup notification, a message SES found to be spam or to carry a
 virus, anything without the MM4 report headers, an object too large to be one) is refused: logged,
 counted (``Mm4ReportsRefused``) and not retried, since no retry can make it a report. A storage
-failure (S3 or DynamoDB not answering) raises, so Lambda retries the event and then hands it to
+failure (S3 or DynamoDB not answering), or a report naming one of our forwards whose send is not
+recorded yet (``ReportAwaitsItsSend``), raises, so Lambda retries the event and then hands it to
 the function's failure queue: nothing is lost.
 """
 

@@ -10,7 +10,7 @@ from mmsrelay.domain.errors import PermanentError
 from mmsrelay.domain.status import Status
 
 ReceiptKind = Literal["http", "smpp_text", "carrier_event", "mm4_delivery_report", "mm4_read_reply"]
-ReceiptErrorCode = Literal["no_transaction_guid", "not_an_mm4_report", "no_message_id"]
+ReceiptErrorCode = Literal["no_transaction_guid", "not_an_mm4_report", "no_message_id", "ambiguous_report"]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ the status is None. A carrier error event (``eventType=smppStatusCode``) is ``fa
 
 MM4 reports (``parse_mm4_report``): MM4_delivery_report.REQ and MM4_read_reply_report.REQ
 (3GPP TS 23.140), matched by ``X-Mms-Message-ID`` and the recipient in ``From``; they carry no GUID.
+Only the headers are parsed (a nested or malformed body is never walked). A header that decides
+the outcome (``MM4_DECIDING_HEADERS``) given twice is refused (``ambiguous_report``): one of the
+two would be an injected line. Every header value read is decoded as UTF-8 (a byte that is not
+becomes U+FFFD), without control characters, on one line.
 
 Dates without a zone (the SMPP ``done date``, a naive ISO time, a ``-0000`` Date) are taken as UTC.
 """
@@ -74,16 +78,29 @@ MAX_ERROR_CODE: Final = 32
 MAX_NESTING: Final = 4  # JSON text inside JSON text, this deep at most
 MAX_VALUES: Final = 2000
 
+MAX_STATUS_TEXT: Final = 4 * 1024  # of X-Mms-Status-Text decoded (the detail keeps 200 characters)
+
 MM4_DELIVERY_REPORT: Final = "mm4_delivery_report.req"
 MM4_READ_REPLY: Final = "mm4_read_reply_report.req"
 _MM4_KINDS: Final[dict[str, ReceiptKind]] = {
     MM4_DELIVERY_REPORT: "mm4_delivery_report",
     MM4_READ_REPLY: "mm4_read_reply",
 }
+# The headers a report's outcome is read from: each must appear at most once.
+MM4_DECIDING_HEADERS: Final = (
+    "X-Mms-Message-Type",
+    "X-Mms-Message-ID",
+    "X-Mms-MM-Status-Code",
+    "X-Mms-Read-Status",
+    "From",
+    "Date",
+)
 
 _GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _NAME_NOISE: Final = re.compile(r"[\s_-]+")
-_RECEIPT_TEXT: Final = re.compile(r"(?<![a-z0-9_])id\s*:.*?(?<![a-z0-9_])stat\s*:", re.IGNORECASE | re.DOTALL)
+# A receipt text is an ``id:`` followed, anywhere later, by a ``stat:`` (see _is_receipt_text).
+_ID_KEY: Final = re.compile(r"(?<![a-z0-9_])id\s*:", re.IGNORECASE)
+_STAT_KEY: Final = re.compile(r"(?<![a-z0-9_])stat\s*:", re.IGNORECASE)
 _RECEIPT_KEY: Final = re.compile(
     r"(?<![a-z0-9_])(id|sub|dlvrd|submit[\s_]*date|done[\s_]*date|stat|err|text)\s*:", re.IGNORECASE
 )
@@ -101,7 +118,7 @@ def parse_http_receipt(fields: Fields) -> Receipt:
     """
     values = _named_values(fields)
     receipt_text = next(
-        (parse_smpp_receipt_text(value) for _, value in values if _RECEIPT_TEXT.search(value)),
+        (parse_smpp_receipt_text(value) for _, value in values if _is_receipt_text(value)),
         {},
     )
     transaction_guid = _first_guid(_lookup(values, GUID_NAMES))
@@ -127,7 +144,7 @@ def parse_http_receipt(fields: Fields) -> Receipt:
         (
             text
             for value in _lookup(values, DETAIL_NAMES)
-            if not _RECEIPT_TEXT.search(value) and (text := clean_detail(value))
+            if not _is_receipt_text(value) and (text := clean_detail(value))
         ),
         None,
     )
@@ -171,7 +188,8 @@ def parse_mm4_report(raw: bytes) -> Receipt:
     """The receipt an MM4_delivery_report.REQ or MM4_read_reply_report.REQ carries.
 
     Raises ``ReceiptError("not_an_mm4_report")`` for any other message (a forward request, no
-    ``X-Mms-Message-Type``) and ``ReceiptError("no_message_id")`` without ``X-Mms-Message-ID``.
+    ``X-Mms-Message-Type``), ``ReceiptError("no_message_id")`` without ``X-Mms-Message-ID`` and
+    ``ReceiptError("ambiguous_report")`` when a header of ``MM4_DECIDING_HEADERS`` appears twice.
     """
     return mm4_report_of(mail_headers(raw))
 
@@ -186,6 +204,8 @@ def mail_headers(raw: bytes) -> Message:
 
 def mm4_report_of(message: Message) -> Receipt:
     """:func:`parse_mm4_report` for a message whose headers are parsed already."""
+    if any(len(message.get_all(name) or ()) > 1 for name in MM4_DECIDING_HEADERS):
+        raise ReceiptError("ambiguous_report")
     kind = _MM4_KINDS.get((_header(message, "X-Mms-Message-Type") or "").lower())
     if kind is None:
         raise ReceiptError("not_an_mm4_report")
@@ -204,7 +224,7 @@ def mm4_report_of(message: Message) -> Receipt:
         status=normalise(state, vocabulary) if state else None,
         state=state[:MAX_STATE] if state else None,
         error_code=None,
-        detail=clean_detail(_decoded(status_text)) if status_text else None,
+        detail=clean_detail(_decoded(status_text[:MAX_STATUS_TEXT])) if status_text else None,
         occurred_at=_mm4_time(_header(message, "Date")),
         kind=kind,
         mm4_message_id=message_id,
@@ -283,6 +303,17 @@ def _leaves(name: str, document: object) -> Iterator[tuple[str, str]]:
         yield name, json.dumps(document)
 
 
+def _is_receipt_text(value: str) -> bool:
+    """Whether ``value`` holds an SMPP receipt text: an ``id:`` key with a ``stat:`` key after it.
+
+    Two searches, each linear: one pattern ``id:.*?stat:`` scans the rest of the value again from
+    every ``id:`` (quadratic: a 12 KB value of ``id:id:id:...`` took 1.5 s). The first ``id:`` has
+    a ``stat:`` after it whenever any ``id:`` has.
+    """
+    first_id = _ID_KEY.search(value)
+    return first_id is not None and _STAT_KEY.search(value, first_id.end()) is not None
+
+
 def _lookup(values: Sequence[tuple[str, str]], names: Iterable[str]) -> Iterator[str]:
     """The non-empty values of the fields named ``names``, in the order of ``names``, then of the fields."""
     for wanted in names:
@@ -297,7 +328,7 @@ def _first_guid(candidates: Iterable[str]) -> str | None:
 
 def _http_state(values: Sequence[tuple[str, str]], receipt_stat: str) -> tuple[ReceiptKind, str | None]:
     candidates: list[tuple[ReceiptKind, str]] = [
-        ("http", value) for value in _lookup(values, STATE_NAMES) if not _RECEIPT_TEXT.search(value)
+        ("http", value) for value in _lookup(values, STATE_NAMES) if not _is_receipt_text(value)
     ]
     if receipt_stat:
         candidates.append(("smpp_text", receipt_stat))
@@ -340,10 +371,18 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _header(message: Message, name: str) -> str | None:
-    value = message.get(name)
+    """The header's value on one line, printable, or None when absent or blank.
+
+    The value is read as received (``raw_items``: the parser keeps a byte that is not ASCII as a
+    lone surrogate, which no store or log can encode) and decoded as UTF-8, each byte that is not
+    becoming U+FFFD.
+    """
+    wanted = name.lower()
+    value = next((value for key, value in message.raw_items() if key.lower() == wanted), None)
     if value is None:
         return None
-    return " ".join(str(value).split()) or None
+    text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return " ".join("".join(c for c in text if c.isprintable() or c.isspace()).split()) or None
 
 
 def _decoded(value: str) -> str:

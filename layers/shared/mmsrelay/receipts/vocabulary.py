@@ -77,7 +77,8 @@ _SEPARATORS: Final = re.compile(r"[\s_-]+")
 def _key(word_or_code: str | int) -> str:
     text = str(word_or_code).strip()
     if text.isascii() and text.isdigit():
-        return str(int(text))
+        # A code without its leading zeros; not through int(), which refuses more than 4,300 digits.
+        return text.lstrip("0") or "0"
     return _SEPARATORS.sub("-", text.lower())
 
 

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from mmsrelay.domain.clock import iso_time
 from mmsrelay.domain.history import StatusEvent
-from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
+from mmsrelay.domain.outbound import OutboundMessage, RecipientResult, SendResult, TakenJob, Transport
 from mmsrelay.domain.send_rate import Slot
 from mmsrelay.domain.status import RANK
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
-from mmsrelay.storage.errors import dynamodb_call
+from mmsrelay.storage.errors import ConditionFailed, dynamodb_call
 from mmsrelay.storage.items import (
     history_entry,
     message_key,
@@ -77,41 +77,49 @@ class OutboundRepository:
             },
         )
 
-    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> Slot | None:
+    def job_queued(self, message_id: str, request: Mapping[str, Any], transport: str, at: datetime) -> TakenJob:
         """The job was taken from the queue (again, on a retry: attempts counts them).
 
-        ``transport`` is the one the job asked for, ``auto`` included. Returns the send slot the job
-        held from an earlier delivery (``job_waiting``), removed in the same write: the job uses it now
-        or not at all.
+        ``transport`` is the one the job asked for, ``auto`` included. When the item says the job
+        was sent already (its process died after recording the send, before the delivery could be
+        completed), nothing is written and the send as recorded comes back, in the same call.
+        Otherwise the send slot the job held from an earlier delivery (``job_waiting``) comes back,
+        removed in the same write: the job uses it now or not at all.
         """
-        answer = dynamodb_call(
-            self._client.update_item,
-            TableName=self._table,
-            Key=message_key(message_id),
-            UpdateExpression=(
-                "SET entity = :message, direction = :outbound, messageId = :id,"
-                " #request = if_not_exists(#request, :request), transport = :transport,"
-                " #status = :queued, statusAt = :at, createdAt = if_not_exists(createdAt, :at),"
-                " expiresAt = :expires, history = list_append(if_not_exists(history, :empty), :event)"
-                " ADD attempts :one REMOVE sendSlotAt, sendSlotVersion"
-            ),
-            ExpressionAttributeNames={"#status": "status", "#request": "request"},
-            ExpressionAttributeValues={
-                ":message": {"S": "message"},
-                ":outbound": {"S": "outbound"},
-                ":id": {"S": message_id},
-                ":request": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True)},
-                ":transport": {"S": transport},
-                ":queued": {"S": "queued"},
-                ":at": {"S": iso_time(at)},
-                ":expires": {"N": self._expires(at)},
-                ":empty": {"L": []},
-                ":event": {"L": [_event("queued", at)]},
-                ":one": {"N": "1"},
-            },
-            ReturnValues="UPDATED_OLD",
-        )
-        return held_slot(answer.get("Attributes", {}))
+        try:
+            answer = dynamodb_call(
+                self._client.update_item,
+                TableName=self._table,
+                Key=message_key(message_id),
+                UpdateExpression=(
+                    "SET entity = :message, direction = :outbound, messageId = :id,"
+                    " #request = if_not_exists(#request, :request), transport = :transport,"
+                    " #status = :queued, statusAt = :at, createdAt = if_not_exists(createdAt, :at),"
+                    " expiresAt = :expires, history = list_append(if_not_exists(history, :empty), :event)"
+                    " ADD attempts :one REMOVE sendSlotAt, sendSlotVersion"
+                ),
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :sent",
+                ExpressionAttributeNames={"#status": "status", "#request": "request"},
+                ExpressionAttributeValues={
+                    ":message": {"S": "message"},
+                    ":outbound": {"S": "outbound"},
+                    ":id": {"S": message_id},
+                    ":request": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True)},
+                    ":transport": {"S": transport},
+                    ":queued": {"S": "queued"},
+                    ":at": {"S": iso_time(at)},
+                    ":expires": {"N": self._expires(at)},
+                    ":empty": {"L": []},
+                    ":event": {"L": [_event("queued", at)]},
+                    ":one": {"N": "1"},
+                    ":sent": {"S": "sent"},
+                },
+                ReturnValues="UPDATED_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ConditionFailed as refused:
+            return TakenJob(sent=recorded_send(refused.item))
+        return TakenJob(held_slot=held_slot(answer.get("Attributes", {})))
 
     def job_waiting(self, message_id: str, slot: Slot, at: datetime) -> None:
         """The job goes back to the queue until ``slot``, which it keeps (``sendSlotAt``, ``sendSlotVersion``)."""
@@ -277,3 +285,20 @@ def held_slot(attributes: Mapping[str, Any]) -> Slot | None:
     if at is None or version is None:
         return None
     return Slot(int(at), int(version))
+
+
+def recorded_send(item: Mapping[str, Any]) -> SendResult:
+    """The send a ``MSG#`` item recorded: its transport and each recipient's GUID or refusal."""
+    transport: Transport = "mm4" if item.get("sentOver", {}).get("S") == "mm4" else "https"
+    recipients = []
+    for entry in item.get("recipients", {}).get("L", []):
+        recipient = entry.get("M", {})
+        recipients.append(
+            RecipientResult(
+                recipient=recipient.get("number", {}).get("S", ""),
+                transaction_guid=recipient.get("transactionGuid", {}).get("S"),
+                refused=recipient.get("status", {}).get("S") == "refused",
+                code=recipient.get("code", {}).get("S"),
+            )
+        )
+    return SendResult(transport, tuple(recipients))

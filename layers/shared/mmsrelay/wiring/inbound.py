@@ -19,6 +19,7 @@ from mmsrelay.media.url_guard import FetchPolicy
 from mmsrelay.observability import MetricsSink
 from mmsrelay.queues.media_retry import MediaRetryQueue
 from mmsrelay.storage.messages import MessageRepository
+from mmsrelay.wiring.snapstart import snapshot_safe
 from mmsrelay.wiring.webhooks import basic_auth_verifier
 
 
@@ -57,6 +58,7 @@ def inbound_webhook(metrics: MetricsSink) -> InboundWebhook:
         receive=ReceiveInboundMessage(repository, _copier(settings.media, repository, metrics), metrics),
         max_body_bytes=settings.webhook.max_body_bytes,
         default_country_code=settings.default_country_code,
+        media_budget_ms=settings.inline_media_budget_ms,
         inline_media_reserve_ms=settings.inline_media_reserve_ms,
         clock=utc_now,
     )
@@ -67,3 +69,7 @@ def media_retry(metrics: MetricsSink) -> RetryInboundMedia:
     settings = MediaSettings.from_environ(os.environ)
     repository = _repository(settings)
     return RetryInboundMedia(repository, _copier(settings, repository, metrics))
+
+
+# SnapStart (EnableSnapStart): models loaded before the snapshot, everything built dropped after a restore.
+snapshot_safe(("dynamodb", "s3", "secretsmanager"), inbound_webhook, media_retry)

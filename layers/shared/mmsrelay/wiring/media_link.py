@@ -11,6 +11,7 @@ from mmsrelay.media.presign import S3Presigner
 from mmsrelay.outbound.links import MediaLinkResolver
 from mmsrelay.outbound.settings import MediaLinkSettings
 from mmsrelay.storage.links import LinkRepository
+from mmsrelay.wiring.snapstart import snapshot_safe
 
 
 @cache
@@ -18,6 +19,10 @@ def link_resolver() -> MediaLinkResolver:
     settings = MediaLinkSettings.from_environ(os.environ)
     return MediaLinkResolver(
         LinkRepository(aws.dynamodb_client(), settings.messages_table_name),
-        S3Presigner(aws.s3_client(), settings.media_bucket_name),
+        S3Presigner(aws.s3_client, settings.media_bucket_name),
         utc_now,
     )
+
+
+# SnapStart (EnableSnapStart): models loaded before the snapshot, everything built dropped after a restore.
+snapshot_safe(("dynamodb", "s3"), link_resolver)

@@ -17,6 +17,7 @@ from mmsrelay.gateway.https_client import AerialinkHttpClient, HttpApiSettings, 
 from mmsrelay.gateway.lazy_mm4 import LazyMm4Client, Mm4Settings
 from mmsrelay.media.objects import S3Objects
 from mmsrelay.observability import MetricsSink
+from mmsrelay.outbound.fitting import ImageFitter
 from mmsrelay.outbound.idempotency import IdempotentJobs
 from mmsrelay.outbound.links import MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
@@ -40,15 +41,42 @@ def media_fetcher(settings: OutboundSettings) -> MediaSource:
     policy = FetchPolicy.from_host_list(
         settings.outbound_media_allowed_hosts,
         allow_insecure=settings.allow_insecure_media_fetch,
-        max_bytes=settings.max_outbound_message_bytes,
+        max_bytes=settings.max_outbound_original_bytes,
     )
     return MediaFetcher(policy)
 
 
+def image_fitter() -> ImageFitter:
+    # Imported on first use: Pillow is loaded only when an image is over the message's limit.
+    from mmsrelay.media.fitting import PillowFitter  # noqa: PLC0415
+
+    return PillowFitter()
+
+
 def media_store(settings: OutboundSettings) -> MediaSink:
-    from mmsrelay.media.store import S3MediaStore  # noqa: PLC0415 - only long URLs are copied to S3
+    from mmsrelay.media.store import S3MediaStore  # noqa: PLC0415 - only long URLs and fitted copies are stored
 
     return S3MediaStore(aws.s3_client(), settings.links.media_bucket_name)
+
+
+def outbound_media(settings: OutboundSettings) -> OutboundMedia:
+    table = settings.links.messages_table_name
+    return OutboundMedia(
+        objects=S3Objects(aws.s3_client()),
+        bucket=settings.links.media_bucket_name,
+        fetcher=cache(lambda: media_fetcher(settings)),
+        store=cache(lambda: media_store(settings)),
+        links=MediaLinks(
+            LinkRepository(aws.dynamodb_client(), table),
+            settings.media_link_base_url,
+            timedelta(hours=settings.media_link_ttl_hours),
+            utc_now,
+        ),
+        fitter=cache(image_fitter),
+        max_message_bytes=settings.max_outbound_message_bytes,
+        max_original_bytes=settings.max_outbound_original_bytes,
+        clock=utc_now,
+    )
 
 
 @cache
@@ -61,20 +89,7 @@ def outbound_relay(metrics: MetricsSink) -> OutboundRelay:
         timedelta(days=settings.message_retention_days),
         timedelta(hours=settings.receipt_timeout_hours),
     )
-    media = OutboundMedia(
-        objects=S3Objects(aws.s3_client()),
-        bucket=settings.links.media_bucket_name,
-        fetcher=cache(lambda: media_fetcher(settings)),
-        store=cache(lambda: media_store(settings)),
-        links=MediaLinks(
-            LinkRepository(aws.dynamodb_client(), table),
-            settings.media_link_base_url,
-            timedelta(hours=settings.media_link_ttl_hours),
-            utc_now,
-        ),
-        max_message_bytes=settings.max_outbound_message_bytes,
-        clock=utc_now,
-    )
+    media = outbound_media(settings)
     pace = SendPace(SendRateRepository(aws.dynamodb_client(), table), settings.send_rates, utc_now, time.sleep)
     use_case = SendOutboundJob(repository, media, pace, metrics, settings.default_country_code, utc_now)
     idempotency = IdempotencyConfig(

@@ -1,22 +1,30 @@
 """Builds the receipt webhook, the mailed MM4 reports' use case and the no-receipt sweep, once per
-execution environment."""
+execution environment.
+
+The three serve three functions; the receipt webhook's (a cold-start target: bench/README.md)
+imports only what it uses, so the sweep's and the mailed reports' modules are imported by their
+own builders.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import cache
+from typing import TYPE_CHECKING
 
 from mmsrelay import aws
 from mmsrelay.domain.clock import utc_now
 from mmsrelay.observability import MetricsSink
 from mmsrelay.receipts.apply import ApplyReceipt
-from mmsrelay.receipts.mailed import ApplyMailedReport
 from mmsrelay.receipts.settings import MailedReportSettings, ReceiptSettings, SweepSettings
-from mmsrelay.receipts.sweep import SweepNoReceipts
 from mmsrelay.receipts.webhook import ReceiptWebhook
 from mmsrelay.storage.receipts import ReceiptRepository
-from mmsrelay.storage.report_objects import S3ReportObjects
+from mmsrelay.wiring.snapstart import snapshot_safe
 from mmsrelay.wiring.webhooks import basic_auth_verifier
+
+if TYPE_CHECKING:
+    from mmsrelay.receipts.mailed import ApplyMailedReport
+    from mmsrelay.receipts.sweep import SweepNoReceipts
 
 
 @cache
@@ -32,6 +40,8 @@ def receipt_webhook(metrics: MetricsSink) -> ReceiptWebhook:
 
 @cache
 def no_receipt_sweep(metrics: MetricsSink) -> SweepNoReceipts:
+    from mmsrelay.receipts.sweep import SweepNoReceipts  # noqa: PLC0415 (the scheduled function's only)
+
     settings = SweepSettings.from_environ(os.environ)
     repository = ReceiptRepository(aws.dynamodb_client(), settings.messages_table_name)
     return SweepNoReceipts(repository, metrics, utc_now, settings.lookback_days, settings.max_per_run)
@@ -39,6 +49,9 @@ def no_receipt_sweep(metrics: MetricsSink) -> SweepNoReceipts:
 
 @cache
 def mailed_report(metrics: MetricsSink) -> ApplyMailedReport:
+    from mmsrelay.receipts.mailed import ApplyMailedReport  # noqa: PLC0415 (the MM4 report function's only)
+    from mmsrelay.storage.report_objects import S3ReportObjects  # noqa: PLC0415
+
     settings = MailedReportSettings.from_environ(os.environ)
     repository = ReceiptRepository(aws.dynamodb_client(), settings.messages_table_name)
     return ApplyMailedReport(
@@ -47,3 +60,7 @@ def mailed_report(metrics: MetricsSink) -> ApplyMailedReport:
         metrics,
         settings.max_report_bytes,
     )
+
+
+# SnapStart (EnableSnapStart): models loaded before the snapshot, everything built dropped after a restore.
+snapshot_safe(("dynamodb", "secretsmanager"), receipt_webhook, no_receipt_sweep, mailed_report)
