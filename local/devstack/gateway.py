@@ -32,7 +32,9 @@ def stack_on(
     down when the block ends. ``overrides``: more template Parameters (after the simulator's);
     ``emulator_env`` and ``persist`` are passed to :class:`LocalStack`."""
     local = LocalStack(
-        extra_overrides={**gateway_overrides(simulator), **(overrides or {})}, emulator_env=emulator_env, persist=persist
+        extra_overrides={**gateway_overrides(simulator), **(overrides or {})},
+        emulator_env=emulator_env,
+        persist=persist,
     )
     stack = local.up(progress=progress)
     try:

@@ -58,10 +58,10 @@ def test_the_outbound_function_paces_every_code_at_the_default_rate_unless_overr
 @pytest.mark.parametrize(
     ("overrides", "problem"),
     [
-        ("12223334444:10", "SEND_RATE_OVERRIDES: '12223334444:10' is not <code digits>=<messages per second>"),
-        ("+12223334444=10", "SEND_RATE_OVERRIDES: '+12223334444=10' is not <code digits>=<messages per second>"),
-        ("55555=0", "SEND_RATE_OVERRIDES: the rate of 55555 must be between 0.1 and 1000"),
-        ("55555=5,55555=6", "SEND_RATE_OVERRIDES: 55555 is given twice"),
+        ("12223334444:10", "SEND_RATE_OVERRIDES entry '12223334444:10' is not <code digits>=<messages per second>"),
+        ("+12223334444=10", "SEND_RATE_OVERRIDES entry '+12223334444=10' is not <code digits>=<messages per second>"),
+        ("55555=0", "SEND_RATE_OVERRIDES gives 55555 a rate that is not between 0.1 and 1000"),
+        ("55555=5,55555=6", "SEND_RATE_OVERRIDES gives 55555 twice"),
     ],
 )
 def test_a_malformed_rate_override_is_refused_naming_it(overrides: str, problem: str) -> None:

@@ -120,12 +120,12 @@ def read_rate_overrides(env: EnvironmentReader, name: str) -> Mapping[str, float
     for entry in filter(None, text.split(",")):
         match = _OVERRIDE.fullmatch(entry)
         if match is None:
-            env.problem(f"{name}: {entry[:40]!r} is not <code digits>=<messages per second>")
+            env.problem(f"{name} entry {entry[:40]!r} is not <code digits>=<messages per second>")
             continue
         code, rate = match.group(1), float(match.group(2))
         if not MIN_SEND_RATE <= rate <= MAX_SEND_RATE:
-            env.problem(f"{name}: the rate of {code} must be between {MIN_SEND_RATE:g} and {MAX_SEND_RATE:g}")
+            env.problem(f"{name} gives {code} a rate that is not between {MIN_SEND_RATE:g} and {MAX_SEND_RATE:g}")
         elif code in overrides:
-            env.problem(f"{name}: {code} is given twice")
+            env.problem(f"{name} gives {code} twice")
         overrides[code] = rate
     return MappingProxyType(overrides)
