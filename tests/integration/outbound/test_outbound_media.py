@@ -228,7 +228,7 @@ def test_an_image_over_the_limit_is_fitted_and_its_link_serves_the_fitted_copy(m
     assert media["fitter"].calls == [("image/jpeg", 40_000 - len("hello"))]
     # And resolving the link presigns the fitted copy
     resolver = MediaLinkResolver(
-        LinkRepository(media["dynamodb"], TABLE), S3Presigner(media["s3"], BUCKET), lambda: NOW
+        LinkRepository(media["dynamodb"], TABLE), S3Presigner(lambda: media["s3"], BUCKET), lambda: NOW
     )
     target = resolver.resolve(token_of(attachment.url))
     assert target is not None
