@@ -253,6 +253,7 @@ def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
     assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(3)]
 
 
+@pytest.mark.usefixtures("atomic_items")  # the batch's threads race for the code's schedule
 def test_a_burst_of_one_code_is_paced_so_a_gateway_enforcing_its_rate_never_throttles_it(
     deployed: dict[str, Any], simulator: GatewaySimulator
 ) -> None:
