@@ -31,6 +31,9 @@ OVERRIDES = {
     "OutboundMaximumConcurrency": "5",
     # S3 may be away for a while: eight media attempts, 2 s doubling, reach past four minutes.
     "MediaRetryMaxAttempts": "8",
+    # The sending code's pace is not under test here (bench/outbound_stack.py measures it): at the
+    # default 10 a second, and halved by each injected 429, it alone would set the time to drain.
+    "SendRatePerSecond": "1000",
 }
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import pytest
 
 from mmsrelay.domain.history import StatusEvent
 from mmsrelay.gateway_protocol.mm4_ids import mm4_message_key
-from mmsrelay.receipts.apply import ApplyReceipt
+from mmsrelay.receipts.apply import CLOCK_SKEW, EARLY_REPORT_WINDOW, ApplyReceipt, ReportAwaitsItsSend
 from mmsrelay.receipts.model import Receipt
 from tests.support import MetricsRecorder
 
@@ -34,8 +34,11 @@ class Records:
         return GUID if mm4_message_key == KEY else None
 
 
-def report(message_id: str) -> Receipt:
-    return Receipt(None, None, "delivered", "Retrieved", None, None, None, "mm4_delivery_report", message_id, None)
+def report(message_id: str, dated: datetime | None = None) -> Receipt:
+    return Receipt(None, None, "delivered", "Retrieved", None, None, dated, "mm4_delivery_report", message_id, None)
+
+
+UNSENT = mm4_message_key("not-recorded-yet")
 
 
 def test_our_message_key_is_looked_up_and_a_gateway_guid_applied_directly() -> None:
@@ -67,5 +70,37 @@ def test_an_identifier_of_neither_shape_matches_nothing_without_a_lookup(message
     # Then it matches no transaction, the table is not asked, nothing is written
     assert (applied.outcome, applied.transaction_guid) == ("unmatched", None)
     assert records.lookups == []
+    assert records.applied == []
+    assert metrics.counts["ReceiptsUnmatched"] == 1
+
+
+@pytest.mark.parametrize(
+    "dated",
+    [NOW, NOW - EARLY_REPORT_WINDOW, NOW + CLOCK_SKEW, NOW - timedelta(seconds=2)],
+    ids=["now", "at-the-window", "ahead-by-the-skew", "seconds-ago"],
+)
+def test_a_recent_report_naming_an_unrecorded_forward_is_asked_for_again(dated: datetime) -> None:
+    # Given a report dated within the window, naming a forward of ours no recorded send carries
+    records, metrics = Records(), MetricsRecorder()
+    # When it is applied, Then it is refused as transient (its send may be about to be recorded)
+    with pytest.raises(ReportAwaitsItsSend):
+        ApplyReceipt(records, metrics, lambda: NOW)(report(f"<{UNSENT}@mmsc.aerialink.net>", dated))
+    assert records.lookups == [UNSENT]
+    assert records.applied == []
+
+
+@pytest.mark.parametrize(
+    "dated",
+    [None, NOW - EARLY_REPORT_WINDOW - timedelta(seconds=1), NOW + CLOCK_SKEW + timedelta(seconds=1)],
+    ids=["undated", "older-than-the-window", "too-far-ahead"],
+)
+def test_an_undated_or_old_report_naming_an_unrecorded_forward_is_unmatched(dated: datetime | None) -> None:
+    # Given a report naming a key of our forwards' shape that no send carries, undated or dated
+    # outside the window (a key nobody will record, or a send long given up)
+    records, metrics = Records(), MetricsRecorder()
+    # When it is applied
+    applied = ApplyReceipt(records, metrics, lambda: NOW)(report(f"<{UNSENT}@mmsc.aerialink.net>", dated))
+    # Then it is answered unmatched, not asked for again forever
+    assert (applied.outcome, applied.transaction_guid) == ("unmatched", None)
     assert records.applied == []
     assert metrics.counts["ReceiptsUnmatched"] == 1

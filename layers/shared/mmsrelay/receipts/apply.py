@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal, Protocol
 
 from mmsrelay.domain.clock import iso_time
@@ -40,12 +40,20 @@ class ReceiptRecords(Protocol):
 
 
 class ReportAwaitsItsSend(TransientError):
-    """An MM4 report names one of our forwards that no recorded send carries yet: the report came
-    before the send was recorded (or while a send that died before its record waits to be sent
-    again). Asked for again later (a 503 to the gateway, a Lambda retry of a mailed report), it
-    applies once the send is recorded; answered 200, it would be lost."""
+    """An MM4 report dated within ``EARLY_REPORT_WINDOW`` names one of our forwards that no recorded
+    send carries yet: the report came before the send was recorded (or while a send that died
+    before its record waits to be sent again). Asked for again later (a 503 to the gateway, a Lambda
+    retry of a mailed report), it applies once the send is recorded; answered 200, it would be lost."""
 
     default_code = "report_awaits_its_send"
+
+
+# How long an MM4 report naming one of our forwards that no recorded send carries is asked for
+# again, by the report's own Date: an early report is seconds ahead of its send's record (a send
+# that died before its record is sent again within minutes). A report without a Date, or older,
+# is unmatched: a key of our shape that names no send is not asked for forever.
+EARLY_REPORT_WINDOW: Final = timedelta(minutes=10)
+CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ class ApplyReceipt:
         log = {"receipt_kind": receipt.kind, "state": receipt.state, "status": receipt.status, "guid": guid}
         if guid is None:
             self._metrics.add_metric(name="ReceiptsUnmatched", unit=COUNT, value=1)
-            if self._names_our_forward(receipt):
+            if self._names_our_forward(receipt) and self._is_recent(receipt):
                 logger.warning("report names a forward not recorded yet: asked for again", extra=log)
                 raise ReportAwaitsItsSend("no recorded send carries this message key yet")
             logger.warning("receipt matches no transaction", extra=log)
@@ -101,6 +109,12 @@ class ApplyReceipt:
         return receipt.kind in ("mm4_delivery_report", "mm4_read_reply") and is_message_key(
             message_key_of(receipt.mm4_message_id or "")
         )
+
+    def _is_recent(self, receipt: Receipt) -> bool:
+        if receipt.occurred_at is None:
+            return False
+        now = self._clock()
+        return now - EARLY_REPORT_WINDOW <= receipt.occurred_at <= now + CLOCK_SKEW
 
     def _transaction_of(self, receipt: Receipt) -> str | None:
         if receipt.kind in ("mm4_delivery_report", "mm4_read_reply"):
