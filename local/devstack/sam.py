@@ -6,6 +6,8 @@ samconfig.toml's ``local`` environment) and the emulator endpoint (``AWS_ENDPOIN
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import os
@@ -14,6 +16,7 @@ import shlex
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,24 @@ class RepoPaths:
         # Its own parent: SAM keeps build.toml (the cache's index) beside the build folder, and
         # sharing it with `make build` (.aws-sam/build) would make a cached build look current.
         return self.root / ".aws-sam" / "local" / "build"
+
+
+@contextlib.contextmanager
+def build_lock(paths: RepoPaths, progress: Callable[[str], object] = logger.info) -> Iterator[None]:
+    """One local build-and-deploy at a time per checkout: ``sam build`` empties the build folder,
+    which a deploy of another run (a second ``make`` target in the same checkout) is reading."""
+    lock_file = paths.build_dir.with_name("build.lock")
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("waiting for another run's build and deploy in this checkout")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # What the emulator cannot create (it fails the whole stack), removed from the built template

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from devstack.ministack import LOCAL_ACCESS_KEY_ID, LOCAL_REGION, LOCAL_SECRET_ACCESS_KEY, Ministack
-from devstack.sam import RepoPaths, SamCli, for_the_emulator, local_parameter_overrides
+from devstack.sam import RepoPaths, SamCli, build_lock, for_the_emulator, local_parameter_overrides
 
 logger = logging.getLogger(__name__)
 
@@ -145,16 +145,21 @@ class LocalStack:
     def up(self, progress: Any = logger.info) -> DeployedStack:
         sam = SamCli(self._paths)
         started = time.monotonic()
-        progress("building the template (sam build)")
-        built = sam.build()
-        progress("starting ministack")
-        self._ministack.start()
+        with build_lock(self._paths, progress):
+            progress("building the template (sam build)")
+            built = sam.build()
+            progress("starting ministack")
+            self._ministack.start()
+            try:
+                progress(f"deploying to ministack at {self._ministack.endpoint} (sam deploy)")
+                overrides = local_parameter_overrides(self._paths, self._extra)
+                sam.deploy(
+                    for_the_emulator(built), self._ministack.endpoint, self._ministack.ca_file, STACK_NAME, overrides
+                )
+            except BaseException:
+                self.down()
+                raise
         try:
-            progress(f"deploying to ministack at {self._ministack.endpoint} (sam deploy)")
-            overrides = local_parameter_overrides(self._paths, self._extra)
-            sam.deploy(
-                for_the_emulator(built), self._ministack.endpoint, self._ministack.ca_file, STACK_NAME, overrides
-            )
             stack = DeployedStack(self._ministack.endpoint, self._ministack.ca_file, {}, emulator=self._ministack)
             described = stack.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
             stack.outputs = {item["OutputKey"]: item["OutputValue"] for item in described.get("Outputs", [])}

@@ -33,7 +33,7 @@ from moto.server import ThreadedMotoServer
 
 from devstack.gateway import gateway_overrides
 from devstack.invoke import AwsTarget, BuiltFunction, Invocation, base_interpreter, host_layer, invoke, probe
-from devstack.sam import RepoPaths, SamCli
+from devstack.sam import RepoPaths, SamCli, build_lock
 from gatewaysim import images
 from gatewaysim.simulator import GatewaySimulator
 from tests import photos
@@ -259,7 +259,8 @@ def layer_build(python: Path, request: pytest.FixtureRequest) -> LayerBuild:
             "layer cannot load on this interpreter)",
         )
         if not chosen.python.is_dir():
-            SamCli(paths).build()
+            with build_lock(paths):
+                SamCli(paths).build()
         if not chosen.python.is_dir():
             pytest.fail(f"{chosen.python} is missing after sam build into {paths.build_dir}")
     say(request, f"built layer under test: {chosen.python} ({chosen.described}), run by {python}")
