@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -368,6 +369,10 @@ class _MediaServer(TrackedHTTPServer):
         super().__init__(address, _MediaHandler, state.stopping)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            # The client gave up (a fetch cut off at its deadline): what a real host sees too.
+            _LOG.info("media host: %s closed the connection", client_address)
+            return
         _LOG.warning("media host: request from %s failed", client_address, exc_info=True)
 
 
