@@ -180,12 +180,7 @@ def _run(stack: DeployedStack, simulator: GatewaySimulator, proxy: AwsFaultProxy
         started = time.monotonic()
         _put_and_restart(stack, injector, batch, config)
         stackio.progress(f"crashes: {len(batch)} jobs put; waiting for each to end")
-        pending = batch
-        deadline = started + config.drain_timeout_s
-        while pending and time.monotonic() < deadline:
-            time.sleep(2.0)
-            pending = jobs.unfinished(stack, pending, dead_letters)
-            stackio.progress(f"crashes: {len(batch) - len(pending)}/{len(batch)} jobs ended")
+        jobs.wait_until_ended(stack, batch, dead_letters, started + config.drain_timeout_s, "crashes")
         drained = time.monotonic() - started
     stackio.progress("crashes: reading the outcomes")
     dead_letters.collect()

@@ -8,6 +8,7 @@ any other 4xx would be a refusal, the gateway dropping the post.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +37,14 @@ class Delivery:
     @property
     def refused(self) -> int:
         return sum(1 for status in self.statuses if status is not None and 400 <= status < 500 and status != 429)
+
+    @property
+    def said(self) -> str:
+        """The ``status`` of the last answer's JSON body ("?" when there is none)."""
+        try:
+            return str(json.loads(self.bodies[-1]).get("status"))
+        except (json.JSONDecodeError, IndexError, AttributeError):
+            return "?"
 
 
 def is_retryable(status: int | None) -> bool:

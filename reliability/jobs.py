@@ -15,8 +15,9 @@ from __future__ import annotations
 import contextlib
 import random
 import secrets
+import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ Outcome = Literal["sent", "failed", "dead_letter", "lost"]
 SENDER = "12223334444"  # the account's number at the simulator
 REFUSED_SENDER = "12223339999"  # a number the simulator's account does not own: refused for good
 OUTBOUND_MEDIA_KEY = "outbound/reliability/picture.png"
+POLL_S = 2.0  # between reads of the jobs' items while waiting for them to end
 
 
 @dataclass(frozen=True)
@@ -273,6 +275,25 @@ def unfinished(stack: DeployedStack, jobs: Sequence[Job], dead_letters: stackio.
         if job.message_id not in dead_letters.found
         and stackio.text(items.get(job.message_id), "status") not in ("sent", "failed")
     ]
+
+
+def wait_until_ended(
+    stack: DeployedStack,
+    batch: Sequence[Job],
+    dead_letters: stackio.DeadLetters,
+    deadline: float,
+    label: str,
+    each_round: Callable[[], object] | None = None,
+) -> None:
+    """Polls until every job of ``batch`` has ended (``unfinished``) or ``deadline`` (monotonic) has
+    passed, with a progress line each round; ``each_round`` is called after each poll."""
+    pending = list(batch)
+    while pending and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+        pending = unfinished(stack, pending, dead_letters)
+        if each_round is not None:
+            each_round()
+        stackio.progress(f"{label}: {len(batch) - len(pending)}/{len(batch)} jobs ended")
 
 
 def outcome_counts(found: Iterable[JobResult]) -> Counter[str]:

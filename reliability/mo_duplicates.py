@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import threading
 import time
@@ -154,7 +153,7 @@ def figures(
 ) -> None:
     copies = [copy for mo in mos for copy in mo.copies]
     tally = deliveries.tally(copies)
-    stored_answers = [sum(1 for c in mo.copies if c.answered_2xx and _said(c) == "stored") for mo in mos]
+    stored_answers = [sum(1 for c in mo.copies if c.answered_2xx and c.said == "stored") for mo in mos]
     items = stackio.transaction_items(stack, (mo.message.transaction_guid for mo in mos))
     attachments = sum(len(mo.images) for mo in mos)
     failing = sum(1 for mo in mos for image in mo.images if image.failures)
@@ -200,13 +199,6 @@ def figures(
     report.add("time_to_answer_all", answered, "s", f"{tally.posts / answered:.1f} posts/s" if answered else "")
     for problem in problems:
         report.fail(problem)
-
-
-def _said(delivery: deliveries.Delivery) -> str:
-    try:
-        return str(json.loads(delivery.bodies[-1]).get("status"))
-    except (json.JSONDecodeError, IndexError, AttributeError):
-        return "?"
 
 
 def _items_for(stack: DeployedStack, mo: Mo) -> int:

@@ -217,12 +217,9 @@ def _settle(
 ) -> None:
     deadline = time.monotonic() + config.settle_timeout_s
     dead_letters.add(job.message_id for job in all_jobs)
-    pending = list(all_jobs)
-    while pending and time.monotonic() < deadline:
-        time.sleep(2.0)
-        pending = jobs.unfinished(stack, pending, dead_letters)
-        _receipts_for_sent(stack, traffic, all_jobs)
-        stackio.progress(f"outages: {len(all_jobs) - len(pending)}/{len(all_jobs)} jobs ended")
+    jobs.wait_until_ended(
+        stack, all_jobs, dead_letters, deadline, "outages", lambda: _receipts_for_sent(stack, traffic, all_jobs)
+    )
     _receipts_for_sent(stack, traffic, all_jobs)
     for future in [*traffic.mo_posts, *traffic.receipt_posts]:
         future.result(timeout=max(1.0, deadline - time.monotonic()))

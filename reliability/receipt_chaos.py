@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import random
 import threading
 import time
@@ -263,12 +262,7 @@ def _run(stack: DeployedStack, simulator: GatewaySimulator, config: ChaosConfig)
         jobs.put(stack, batch)
         stackio.progress(f"receipt_chaos: {len(batch)} messages put, {len(recipients)} recipients")
         dead_letters = stackio.DeadLetters(stack, (job.message_id for job in batch))
-        pending = batch
-        deadline = time.monotonic() + config.send_timeout_s
-        while pending and time.monotonic() < deadline:
-            time.sleep(2.0)
-            pending = jobs.unfinished(stack, pending, dead_letters)
-            stackio.progress(f"receipt_chaos: {len(batch) - len(pending)}/{len(batch)} sent")
+        jobs.wait_until_ended(stack, batch, dead_letters, time.monotonic() + config.send_timeout_s, "receipt_chaos")
     finally:
         simulator.http_api.on_accepted = simulator.mm4.on_accepted = None
     early.close()  # every early receipt answered 2xx (or given up)
@@ -387,7 +381,7 @@ def figures(
     items = stackio.transaction_items(stack, (r.guid for r in recipients.values() if r.guid))
     answers = [delivery for r in recipients.values() for delivery in r.answers]
     tally = deliveries.tally(answers)
-    unmatched = sum(1 for d in answers if d.answered_2xx and _said(d) == "unmatched")
+    unmatched = sum(1 for d in answers if d.answered_2xx and d.said == "unmatched")
     expected_swept = sum(1 for r in recipients.values() if r.story in ("late_final", "no_receipt"))
     wrong = []
     finals: Counter[str] = Counter()
@@ -426,13 +420,6 @@ def figures(
     )
     for problem in wrong:
         report.fail(problem)
-
-
-def _said(delivery: deliveries.Delivery) -> str:
-    try:
-        return str(json.loads(delivery.bodies[-1]).get("status"))
-    except (json.JSONDecodeError, IndexError, AttributeError):
-        return "?"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,12 +94,7 @@ def _run(stack: DeployedStack, simulator: GatewaySimulator, config: SoakConfig) 
         started = time.monotonic()
         _put_over_time(stack, simulator, batch, config)
         stackio.progress(f"soak: {len(batch)} jobs put; waiting for each to end")
-        pending = batch
-        deadline = started + config.drain_timeout_s
-        while pending and time.monotonic() < deadline:
-            time.sleep(2.0)
-            pending = jobs.unfinished(stack, pending, dead_letters)
-            stackio.progress(f"soak: {len(batch) - len(pending)}/{len(batch)} jobs ended")
+        jobs.wait_until_ended(stack, batch, dead_letters, started + config.drain_timeout_s, "soak")
         drained = time.monotonic() - started
         stackio.wait_until(lambda: stackio.queue_depth(stack, "OutboundQueueUrl") == 0, 120, "the queue to empty")
     stackio.progress("soak: reading the outcomes")
