@@ -103,7 +103,7 @@ def post_together(stack: DeployedStack, mo: Mo, credentials: tuple[str, str], co
             results[index] = deliveries.deliver(
                 mo.message.transaction_guid,
                 lambda: sender.send(mo.message),
-                lambda: stackio.transaction_item(stack, mo.message.transaction_guid) is not None,
+                lambda: stack.transaction_item(mo.message.transaction_guid) is not None,
             )
 
     threads = [threading.Thread(target=copy, args=(n,), name="mo-copy", daemon=True) for n in range(copies)]

@@ -99,7 +99,7 @@ class Traffic:
             return deliveries.deliver(
                 mo.transaction_guid,
                 lambda: self._sender("mo").send(mo),
-                lambda: stackio.transaction_item(self._stack, mo.transaction_guid) is not None,
+                lambda: self._stack.transaction_item(mo.transaction_guid) is not None,
             )
 
         with self.lock:
@@ -122,7 +122,7 @@ class Traffic:
 
 
 def _has_state(stack: DeployedStack, guid: str, state: str) -> bool:
-    item = stackio.transaction_item(stack, guid)
+    item = stack.transaction_item(guid)
     history = (item or {}).get("history", {}).get("L", [])
     return any(entry["M"].get("state", {}).get("S") == state for entry in history)
 

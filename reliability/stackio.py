@@ -71,16 +71,6 @@ def transaction_items(stack: DeployedStack, guids: Iterable[str]) -> dict[str, d
     return {pk.removeprefix("TX#"): item for pk, item in items.items()}
 
 
-def transaction_item(stack: DeployedStack, guid: str) -> dict[str, Any] | None:
-    answer = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["MessagesTableName"],
-        Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}},
-        ConsistentRead=True,
-    )
-    item: dict[str, Any] | None = answer.get("Item")
-    return item
-
-
 def put_jobs(stack: DeployedStack, bodies: Iterable[dict[str, Any]]) -> int:
     """Puts each job on the outbound queue (ten per call); returns how many were put."""
     sqs = stack.client("sqs")

@@ -77,15 +77,13 @@ def inbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) ->
         say(f"webhook answered {result.status_code} in {result.elapsed:.2f}s: {result.body}")
         failures += result.status_code != 200
 
-        table = stack.outputs["MessagesTableName"]
-        key = {"pk": {"S": f"TX#{mo.transaction_guid}"}, "sk": {"S": "TX"}}
-        stored = stack.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        stored = stack.transaction_item(mo.transaction_guid)
         if stored is None:
             say("no item was stored")
             return failures + 1
         item = plain_item(stored)
         summary = {name: item.get(name) for name in ("pk", "direction", "from", "to", "text", "subject", "status")}
-        say(f"DynamoDB item in {table}:")
+        say(f"DynamoDB item in {stack.outputs['MessagesTableName']}:")
         print(json.dumps(summary, indent=2))
         say("media:")
         bucket = stack.outputs["MediaBucketName"]
@@ -106,7 +104,7 @@ def inbound_demo(stack: DeployedStack, simulator: GatewaySimulator, say: Say) ->
 
         fetches = len(simulator.media.requests)
         again = sender.send(mo)
-        unchanged = stack.client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)["Item"] == stored
+        unchanged = stack.transaction_item(mo.transaction_guid) == stored
         say(
             f"the gateway posts the same MO again: {again.status_code} {again.body}; "
             f"item {'unchanged' if unchanged else 'CHANGED'}, media fetched again: "

@@ -53,6 +53,16 @@ class DeployedStack:
             )
         return self._clients[service]
 
+    def transaction_item(self, guid: str) -> dict[str, Any] | None:
+        """The messages table's ``TX#<guid>`` item as stored (a consistent read), or None."""
+        answer = self.client("dynamodb").get_item(
+            TableName=self.outputs["MessagesTableName"],
+            Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}},
+            ConsistentRead=True,
+        )
+        item: dict[str, Any] | None = answer.get("Item")
+        return item
+
     def close_clients(self) -> None:
         """Closes the cached clients' connections (they are made again on next use)."""
         clients, self._clients = self._clients, {}

@@ -66,9 +66,8 @@ def received(stack: DeployedStack, queue_url: str, seen: list[dict[str, Any]]) -
 
 def transaction_message_id(stack: DeployedStack, guid: str) -> str:
     """The messageId of the job that sent transaction ``guid`` (its TX# item says)."""
-    item = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["MessagesTableName"], Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}}
-    )["Item"]
+    item = stack.transaction_item(guid)
+    assert item is not None, f"no TX#{guid}"
     return str(item["messageId"]["S"])
 
 

@@ -27,16 +27,6 @@ def sender(local_stack: DeployedStack, simulator: GatewaySimulator, credentials:
         yield mo_sender
 
 
-def item_of(stack: DeployedStack, guid: str) -> dict[str, Any] | None:
-    answer = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["MessagesTableName"],
-        Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}},
-        ConsistentRead=True,
-    )
-    item: dict[str, Any] | None = answer.get("Item")
-    return item
-
-
 def media_of(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [entry["M"] for entry in item["media"]["L"]]
 
@@ -62,7 +52,7 @@ def test_an_mo_with_two_images_is_stored_with_its_media(
     # Then it is answered 200 only once stored, and the item holds both copies
     assert result.status_code == 200, result.body
     assert json.loads(result.body)["status"] == "stored"
-    item = item_of(local_stack, mo.transaction_guid)
+    item = local_stack.transaction_item(mo.transaction_guid)
     assert item is not None
     assert item["from"] == {"S": "+13105551212"}
     assert item["text"] == {"S": "two pictures"}
@@ -85,12 +75,12 @@ def test_a_repeated_post_is_answered_200_and_changes_nothing(
     mo = MoMessage(attachments=[url])
     first = sender.send(mo)
     assert first.status_code == 200
-    before = item_of(local_stack, mo.transaction_guid)
+    before = local_stack.transaction_item(mo.transaction_guid)
     fetches = len(simulator.media.requests)
     again = sender.send(mo)
     assert again.status_code == 200
     assert json.loads(again.body)["status"] == "duplicate"
-    assert item_of(local_stack, mo.transaction_guid) == before
+    assert local_stack.transaction_item(mo.transaction_guid) == before
     assert len(simulator.media.requests) == fetches  # the media was not fetched again
 
 
@@ -103,7 +93,7 @@ def test_concurrent_duplicates_store_one_item(
     assert [r.status_code for r in results] == [200] * 4
     statuses = sorted(json.loads(r.body)["status"] for r in results)
     assert statuses == ["duplicate"] * 3 + ["stored"]
-    item = eventually(lambda: item_of(local_stack, mo.transaction_guid))
+    item = eventually(lambda: local_stack.transaction_item(mo.transaction_guid))
     assert media_of(item)[0]["status"]["S"] == "stored"
 
 
@@ -115,7 +105,7 @@ def test_wrong_or_missing_credentials_get_401_and_nothing_is_stored(
         result = sender.send(mo, credentials=credentials)
         assert result.status_code == 401
         assert result.headers.get("WWW-Authenticate", result.headers.get("www-authenticate", "")).startswith("Basic")
-        assert item_of(local_stack, mo.transaction_guid) is None
+        assert local_stack.transaction_item(mo.transaction_guid) is None
 
 
 def test_a_malformed_post_gets_400_naming_the_fields(local_stack: DeployedStack, credentials: tuple[str, str]) -> None:
@@ -145,7 +135,7 @@ def test_a_blocked_media_url_is_not_fetched_and_the_message_is_kept(
     # tests/unit/media/test_url_guard.py; here the deployed function must refuse and keep the MO.
     mo = MoMessage(mms_url=url, attachments_format="none")
     assert sender.send(mo).status_code == 200
-    item = item_of(local_stack, mo.transaction_guid)
+    item = local_stack.transaction_item(mo.transaction_guid)
     assert item is not None
     (entry,) = media_of(item)
     assert entry["status"]["S"] == "failed"
@@ -163,12 +153,14 @@ def test_a_media_host_failing_transiently_is_retried_until_stored(
     assert url
     # When the MO arrives, it is stored at once with the attachment pending
     assert sender.send(mo).status_code == 200
-    first = item_of(local_stack, mo.transaction_guid)
+    first = local_stack.transaction_item(mo.transaction_guid)
     assert first is not None
     assert media_of(first)[0]["status"]["S"] == "pending"
     # Then the retry worker copies it later (locally the first retry waits 2 s on the queue)
     item = eventually(
-        lambda: (i := item_of(local_stack, mo.transaction_guid)) and media_of(i)[0]["status"]["S"] == "stored" and i,
+        lambda: (
+            (i := local_stack.transaction_item(mo.transaction_guid)) and media_of(i)[0]["status"]["S"] == "stored" and i
+        ),
         timeout=60,
     )
     assert media_of(item)[0]["sha256"]["S"] == hashlib.sha256(body).hexdigest()

@@ -83,9 +83,8 @@ def test_one_image_from_s3_is_sent_over_https_through_a_short_link(
     # And the transaction item carries the gateway's GUID
     guid = item["recipients"]["L"][0]["M"]["transactionGuid"]["S"]
     assert guid == sent.transaction_guid
-    transaction = local_stack.client("dynamodb").get_item(
-        TableName=local_stack.outputs["MessagesTableName"], Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}}
-    )["Item"]
+    transaction = local_stack.transaction_item(guid)
+    assert transaction is not None
     assert transaction["status"] == {"S": "sent"}
     assert transaction["messageId"] == {"S": message_id}
 

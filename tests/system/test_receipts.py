@@ -32,11 +32,8 @@ def receipts(
 
 
 def transaction(stack: DeployedStack, guid: str) -> dict[str, Any]:
-    item: dict[str, Any] = stack.client("dynamodb").get_item(
-        TableName=stack.outputs["MessagesTableName"],
-        Key={"pk": {"S": f"TX#{guid}"}, "sk": {"S": "TX"}},
-        ConsistentRead=True,
-    )["Item"]
+    item = stack.transaction_item(guid)
+    assert item is not None, f"no TX#{guid}"
     return item
 
 
