@@ -19,10 +19,13 @@ from urllib.parse import urlencode
 import boto3
 
 from bench.coldstart.harness import (
+    CHILDREN,
     GLOBAL_ENVIRONMENT,
+    LAYER,
     ROOT,
     ROUNDS,
     Variant,
+    child_command,
     child_environment,
     local_aws,
     print_report,
@@ -33,9 +36,7 @@ from gatewaysim.media_host import MediaHost
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, load_event
 
 TARGET_RATIO = 1.25
-LAYER = ROOT / "layers" / "shared"
 FUNCTION = ROOT / "functions" / "inbound"
-CHILDREN = ROOT / "bench" / "coldstart"
 
 
 def provision(endpoint: str) -> dict[str, str]:
@@ -140,7 +141,7 @@ def main() -> None:
             path = folder / f"{variant}-{number}.json"
             path.write_text(json.dumps(event))
             module = "app" if variant == "handler" else "inbound_plain"
-            return [str(CHILDREN / "invoke.py"), module, str(path)]
+            return child_command(module, path)
 
         def floor_setup(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
@@ -155,7 +156,7 @@ def main() -> None:
                     }
                 )
             )
-            return [str(CHILDREN / "invoke.py"), "inbound_floor", str(path)]
+            return child_command("inbound_floor", path)
 
         variants = [
             # Same sys.path for every variant: in Lambda the floor would see /var/task and /opt too.

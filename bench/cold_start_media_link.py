@@ -18,9 +18,11 @@ import boto3
 
 from bench.coldstart.harness import (
     GLOBAL_ENVIRONMENT,
+    LAYER,
     ROOT,
     ROUNDS,
     Variant,
+    child_command,
     child_environment,
     local_aws,
     print_report,
@@ -32,9 +34,7 @@ from tests.integration.conftest import create_messages_table
 from tests.support import load_event
 
 TARGET_RATIO = 1.25
-LAYER = ROOT / "layers" / "shared"
 FUNCTION = ROOT / "functions" / "media_link"
-CHILDREN = ROOT / "bench" / "coldstart"
 TABLE = "messages"
 BUCKET = "media"
 
@@ -67,12 +67,12 @@ def main() -> None:
             event["pathParameters"] = {"token": token}
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(event))
-            return [str(CHILDREN / "invoke.py"), "app", str(path)]
+            return child_command("app", path)
 
         def floor(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
             path.write_text(json.dumps({"table": TABLE, "token": new_link("floor", number)}))
-            return [str(CHILDREN / "invoke.py"), "media_link_floor", str(path)]
+            return child_command("media_link_floor", path)
 
         def redirected(variant: str) -> Any:
             def check(number: int, answer: Any) -> None:

@@ -19,9 +19,11 @@ from typing import Any
 
 from bench.coldstart.harness import (
     GLOBAL_ENVIRONMENT,
+    LAYER,
     ROOT,
     ROUNDS,
     Variant,
+    child_command,
     child_environment,
     print_report,
     run_rounds,
@@ -30,9 +32,7 @@ from gatewaysim.http_api import HttpApi
 from tests.support import load_event
 
 TARGET_RATIO = 1.4
-LAYER = ROOT / "layers" / "shared"
 FUNCTION = ROOT / "functions" / "outbound"
-CHILDREN = ROOT / "bench" / "coldstart"
 
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gateway-AbCdEf"  # noqa: S105 (a name)
@@ -112,7 +112,7 @@ def main() -> None:
         def handler_batch(number: int) -> list[str]:
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(sqs_event(f"bench-{uuid.uuid4().hex}")))
-            return [str(CHILDREN / "invoke.py"), "app", str(path), str(plan)]
+            return child_command("app", path, plan)
 
         def floor_calls(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
@@ -129,7 +129,7 @@ def main() -> None:
                     }
                 )
             )
-            return [str(CHILDREN / "invoke.py"), "outbound_floor", str(path)]
+            return child_command("outbound_floor", path)
 
         taken = [0]  # messages the gateway had accepted before the sample
 

@@ -17,9 +17,11 @@ import boto3
 
 from bench.coldstart.harness import (
     GLOBAL_ENVIRONMENT,
+    LAYER,
     ROOT,
     ROUNDS,
     Variant,
+    child_command,
     child_environment,
     local_aws,
     print_report,
@@ -30,9 +32,7 @@ from tests.integration.query.test_query_function import MESSAGE_ID, RECIPIENTS, 
 from tests.support import load_event
 
 TARGET_RATIO = 1.25
-LAYER = ROOT / "layers" / "shared"
 FUNCTION = ROOT / "functions" / "query"
-CHILDREN = ROOT / "bench" / "coldstart"
 
 
 def answered_the_job(variant: str) -> Any:
@@ -66,13 +66,13 @@ def main() -> None:
         variants = [
             Variant(
                 "floor",
-                lambda _: [str(CHILDREN / "invoke.py"), "query_floor", str(setup)],
+                lambda _: child_command("query_floor", setup),
                 (FUNCTION, LAYER),
                 answered_the_job("floor"),
             ),
             Variant(
                 "handler",
-                lambda _: [str(CHILDREN / "invoke.py"), "app", str(event)],
+                lambda _: child_command("app", event),
                 (FUNCTION, LAYER),
                 answered_the_job("handler"),
             ),

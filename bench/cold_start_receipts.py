@@ -24,9 +24,11 @@ from moto import mock_aws
 
 from bench.coldstart.harness import (
     GLOBAL_ENVIRONMENT,
+    LAYER,
     ROOT,
     ROUNDS,
     Variant,
+    child_command,
     child_environment,
     print_report,
     run_rounds,
@@ -34,9 +36,7 @@ from bench.coldstart.harness import (
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
 
 TARGET_RATIO = 1.25
-LAYER = ROOT / "layers" / "shared"
 FUNCTION = ROOT / "functions" / "receipts"
-CHILDREN = ROOT / "bench" / "coldstart"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhook-AbCdEf"  # noqa: S105 (a name)
 
 
@@ -74,12 +74,12 @@ def cold_start() -> None:
         def handler(number: int) -> list[str]:
             path = folder / f"handler-{number}.json"
             path.write_text(json.dumps(receipt_event(str(uuid.uuid4()).upper())))
-            return [str(CHILDREN / "invoke.py"), "app", str(path), str(plan)]
+            return child_command("app", path, plan)
 
         def floor(number: int) -> list[str]:
             path = folder / f"floor-{number}.json"
             path.write_text(json.dumps({"plan": str(plan), "secret_arn": SECRET_ARN, "guid": str(uuid.uuid4())}))
-            return [str(CHILDREN / "invoke.py"), "receipt_floor", str(path)]
+            return child_command("receipt_floor", path)
 
         variants = [
             Variant("floor", floor, (FUNCTION, LAYER), lambda _, answer: advanced("floor", answer)),

@@ -45,7 +45,16 @@ from moto.server import ThreadedMotoServer
 from devstack.ministack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "shared"
+CHILDREN = ROOT / "bench" / "coldstart"  # the child (invoke.py) and the floors, handler modules too
 CHILD_TIMEOUT_SECONDS = 120
+
+
+def child_command(module: str, *arguments: Path | str) -> list[str]:
+    """What a sample runs: ``invoke.py``, importing ``module`` and answering with ``arguments``."""
+    return [str(CHILDREN / "invoke.py"), module, *(str(argument) for argument in arguments)]
+
+
 # Rounds measured (after one warm-up round); BENCH_ROUNDS overrides. With 15, the median's interval
 # runs from the 4th to the 12th of the sorted per-round ratios (96.5% coverage).
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
