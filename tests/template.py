@@ -127,6 +127,7 @@ OPTIONS_ON: dict[str, str] = {
     "GatewayCaCertificate": "LS0tLS1CRUdJTi1FWEFNUExFLS0tLS0=",
     "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/0f0e0d0c-0b0a-4990-8887-766554433221",
     "MediaBucketVersioning": "true",
+    "SendRateOverrides": "12223334444=10,55555=20.5",
 }
 
 
