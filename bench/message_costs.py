@@ -43,11 +43,14 @@ from gatewaysim import images
 from gatewaysim.simulator import GatewaySimulator
 from tests.integration.conftest import TABLE, create_messages_table
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, LambdaContextStub, load_event
+from tests.template import function_environment
 
 REGION = "us-east-1"
 BUCKET = "media"
 IMAGE_BYTES = 200 * 1024
 MEMORY_MB = 512  # template.yaml Globals.Function.MemorySize
+# The functions the four scenarios run, whose environments the handlers are given (their union).
+FUNCTIONS = ("InboundFunction", "OutboundFunction", "MediaLinkFunction", "ReceiptFunction", "EventsFunction")
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 READS = {"GetItem", "Query", "BatchGetItem", "Scan"}
 # Index projections (template.yaml): an item with the index's key attribute is written to it too.
@@ -228,46 +231,31 @@ def provision(simulator: GatewaySimulator, media_allowed: str) -> dict[str, str]
     gateway = json.dumps({"apiKey": simulator.api_key, "apiSecret": simulator.api_secret})
     setup.client("events").create_event_bus(Name="mms-relay")
     bundle = b"".join(Path(str(p)).read_bytes() for p in (simulator.http_api.ca_file, simulator.mm4.ca_file))
-    environment = {
-        "POWERTOOLS_SERVICE_NAME": "mms-relay",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-        "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "MESSAGES_TABLE_NAME": TABLE,
-        "MEDIA_BUCKET_NAME": BUCKET,
-        "MEDIA_RETRY_QUEUE_URL": sqs.create_queue(QueueName="media-retry")["QueueUrl"],
-        "MEDIA_ALLOWED_HOSTS": media_allowed,
-        "ALLOW_INSECURE_MEDIA_FETCH": "true",
-        "MAX_MEDIA_BYTES": "5242880",
-        "MEDIA_RETRY_MAX_ATTEMPTS": "8",
-        "MEDIA_RETRY_FIRST_DELAY_SECONDS": "30",
-        "MESSAGE_RETENTION_DAYS": "400",
-        "DEFAULT_COUNTRY_CODE": "1",
-        "WEBHOOK_CREDENTIALS_SECRET_ARN": secrets.create_secret(Name="webhook", SecretString=webhook)["ARN"],
-        "MAX_WEBHOOK_BODY_BYTES": "262144",
-        "RECEIPT_GUID_FIELD": "transactionGUID",
-        "GATEWAY_CREDENTIALS_SECRET_ARN": secrets.create_secret(Name="gateway", SecretString=gateway)["ARN"],
-        "GATEWAY_BASE_URL": simulator.http_api.base_url,
-        "GATEWAY_CA_CERTIFICATE": base64.b64encode(bundle).decode(),
-        "MM4_HOST": "127.0.0.1",
-        "MM4_PORT": str(simulator.mm4.port),
-        "MM4_TLS_MODE": "implicit",
-        "MM4_DOMAIN": simulator.mm4.domain,
-        "MM4_ORIGINATOR_SYSTEM": "mms-relay",
-        "IDEMPOTENCY_TABLE_NAME": "idempotency",
-        "IDEMPOTENCY_EXPIRY_HOURS": "72",
-        "OUTBOUND_QUEUE_URL": sqs.create_queue(QueueName="outbound")["QueueUrl"],
-        "OUTBOUND_RETRY_BASE_DELAY_SECONDS": "30",
-        "OUTBOUND_MEDIA_ALLOWED_HOSTS": "*",
-        "MAX_OUTBOUND_MESSAGE_BYTES": "1048576",
-        "MAX_OUTBOUND_ORIGINAL_BYTES": "20971520",
-        "SEND_RATE_PER_SECOND": "10",
-        "SEND_RATE_OVERRIDES": "",
-        "MEDIA_LINK_BASE_URL": "https://abc123defg.execute-api.us-east-1.amazonaws.com/v1",
-        "MEDIA_LINK_TTL_HOURS": "72",
-        "RECEIPT_TIMEOUT_HOURS": "72",
-        "EVENT_BUS_NAME": "mms-relay",
+    # The functions' variables as template.yaml gives them, the resources above named, the
+    # gateway's settings pointing at the simulator.
+    names = {
+        "MessagesTable": TABLE,
+        "MediaBucket": BUCKET,
+        "IdempotencyTable": "idempotency",
+        "EventBus": "mms-relay",
+        "MediaRetryQueue": sqs.create_queue(QueueName="media-retry")["QueueUrl"],
+        "OutboundQueue": sqs.create_queue(QueueName="outbound")["QueueUrl"],
+        "WebhookCredentialsSecret.Id": secrets.create_secret(Name="webhook", SecretString=webhook)["ARN"],
+        "GatewayCredentialsSecret.Id": secrets.create_secret(Name="gateway", SecretString=gateway)["ARN"],
     }
+    parameters = {
+        "MediaAllowedHosts": media_allowed,
+        "AllowInsecureMediaFetch": "true",
+        "GatewayBaseUrl": simulator.http_api.base_url,
+        "GatewayCaCertificate": base64.b64encode(bundle).decode(),
+        "Mm4Host": "127.0.0.1",
+        "Mm4Port": str(simulator.mm4.port),
+        "Mm4Domain": simulator.mm4.domain,
+        "MediaLinkBaseUrl": "https://abc123defg.execute-api.us-east-1.amazonaws.com/v1",
+    }
+    environment: dict[str, str] = {}
+    for function in FUNCTIONS:
+        environment |= function_environment(function, names, parameters)
     return environment | {"STREAM_ARN": stream_arn}
 
 
