@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 GUIDS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 MESSAGE = OutboundMessage("m-1", "+12223334444", ("+13105551212", "+13105551313", "+13105551414"), "hi", None, (), True)
+# MESSAGE sent over MM4, its second recipient refused
+GROUP_SENT = SendResult(
+    "mm4",
+    (
+        RecipientResult("+13105551212", GUIDS[0]),
+        RecipientResult("+13105551313", None, refused=True, code="smtp_550"),
+        RecipientResult("+13105551414", GUIDS[1]),
+    ),
+)
 
 
 def get(dynamodb: DynamoDBClient, pk: str, sk: str) -> dict[str, Any]:
@@ -56,14 +65,7 @@ def test_a_job_waiting_for_its_send_slot_gets_it_back_on_its_next_delivery_once(
 def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: DynamoDBClient) -> None:
     repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.job_queued("m-1", {}, "mm4", NOW)
-    result = SendResult(
-        "mm4",
-        (
-            RecipientResult("+13105551212", GUIDS[0]),
-            RecipientResult("+13105551313", None, refused=True, code="smtp_550"),
-            RecipientResult("+13105551414", GUIDS[1]),
-        ),
-    )
+    result = GROUP_SENT
     repository.job_sent(MESSAGE, result, NOW)
     job = get(dynamodb, "MSG#m-1", "MSG")
     assert job["status"] == {"S": "sent"}
@@ -84,14 +86,7 @@ def test_a_job_whose_send_was_recorded_is_not_queued_again_and_its_send_comes_ba
     # Given a group sent and recorded (one recipient refused)
     repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     assert repository.job_queued("m-1", {}, "mm4", NOW) == TakenJob()
-    result = SendResult(
-        "mm4",
-        (
-            RecipientResult("+13105551212", GUIDS[0]),
-            RecipientResult("+13105551313", None, refused=True, code="smtp_550"),
-            RecipientResult("+13105551414", GUIDS[1]),
-        ),
-    )
+    result = GROUP_SENT
     repository.job_sent(MESSAGE, result, NOW)
     before = get(dynamodb, "MSG#m-1", "MSG")
     # When the job is taken from the queue again
