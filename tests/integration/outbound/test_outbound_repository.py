@@ -62,6 +62,20 @@ def test_a_job_waiting_for_its_send_slot_gets_it_back_on_its_next_delivery_once(
     assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) == TakenJob()
 
 
+def test_a_job_throttled_by_the_gateway_keeps_its_error_and_its_slot_past_the_pause(dynamodb: DynamoDBClient) -> None:
+    # Given a job the gateway answered 429
+    repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
+    repository.job_queued("m-1", {"text": "hi"}, "auto", NOW)
+    slot = Slot(1_795_000_012_345_678, 4)
+    # When it goes back to the queue holding a slot past the pause
+    repository.job_will_retry("m-1", "http_429", "slow down", NOW, holding=slot)
+    # Then the one write kept both its error and its slot, which its next delivery takes back
+    item = get(dynamodb, "MSG#m-1", "MSG")
+    assert item["status"] == {"S": "queued"}
+    assert item["lastError"]["M"]["code"] == {"S": "http_429"}
+    assert repository.job_queued("m-1", {"text": "hi"}, "auto", NOW) == TakenJob(held_slot=slot)
+
+
 def test_sent_writes_the_job_and_one_item_per_transaction_together(dynamodb: DynamoDBClient) -> None:
     repository = OutboundRepository(dynamodb, TABLE, timedelta(days=30), timedelta(hours=72))
     repository.job_queued("m-1", {}, "mm4", NOW)

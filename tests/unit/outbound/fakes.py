@@ -45,9 +45,13 @@ class FakeJobRecords:
     def job_sending(self, message_id: str, at: datetime) -> None:
         self.statuses[message_id].append("sending")
 
-    def job_will_retry(self, message_id: str, code: str, detail: str, at: datetime) -> None:
+    def job_will_retry(
+        self, message_id: str, code: str, detail: str, at: datetime, holding: Slot | None = None
+    ) -> None:
         self.statuses[message_id].append("queued")
         self.errors[message_id] = (code, detail)
+        if holding is not None:
+            self.held[message_id] = holding
 
     def job_failed(self, message_id: str, code: str, detail: str, at: datetime) -> None:
         self.statuses[message_id].append("failed")

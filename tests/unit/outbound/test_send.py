@@ -267,5 +267,5 @@ def test_a_gateway_429_slows_the_code_down_and_the_job_waits_past_the_pause() ->
     assert slot.at_us / 1_000_000 == (clock() + timedelta(seconds=6)).timestamp()
     # And the failure is recorded like any transient one
     assert records.errors["m-429"][0] == "http_429"
-    assert metrics.counts == {"SendFailedTransient": 1}
+    assert metrics.counts == {"SendFailedTransient": 1, "SendsDeferred": 1}
     assert isinstance(deferred.value.__cause__, GatewayThrottled)

@@ -34,7 +34,10 @@ class JobRecords(Protocol):
 
     def job_sending(self, message_id: str, at: datetime) -> None: ...
 
-    def job_will_retry(self, message_id: str, code: str, detail: str, at: datetime) -> None: ...
+    def job_will_retry(
+        self, message_id: str, code: str, detail: str, at: datetime, holding: Slot | None = None
+    ) -> None:
+        """A transient failure: back to the queue, the error kept (and ``holding``, a slot it keeps)."""
 
     def job_failed(self, message_id: str, code: str, detail: str, at: datetime) -> None: ...
 
@@ -119,12 +122,18 @@ class SendOutboundJob:
             logger.error("outbound message failed", extra={**log, "code": error.code})
             return {"status": "failed", "code": error.code}
         except TransientError as error:
-            self._repository.job_will_retry(message_id, error.code, str(error), self._clock())
+            # After a 429 the job waits in the queue for a slot past the pause: one write says both.
+            after_pause = (
+                self._pace.throttled(code, len(job.to), error.retry_after)
+                if isinstance(error, GatewayThrottled) and code
+                else None
+            )
+            holding = None if after_pause is None else after_pause.slot
+            self._repository.job_will_retry(message_id, error.code, str(error), self._clock(), holding)
             self._metrics.add_metric(name="SendFailedTransient", unit=COUNT, value=1)
             logger.warning("outbound message will be retried", extra={**log, "code": error.code})
-            if isinstance(error, GatewayThrottled) and code:
-                after_pause = self._pace.throttled(code, len(job.to), error.retry_after)
-                self._repository.job_waiting(message_id, after_pause.slot, self._clock())
+            if after_pause is not None:
+                self._metrics.add_metric(name="SendsDeferred", unit=COUNT, value=1)
                 raise after_pause from error
             raise
         self._metrics.add_metric(name="MessagesSent", unit=COUNT, value=1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mmsrelay.domain.clock import iso_time
 from mmsrelay.domain.history import StatusEvent
@@ -127,16 +127,19 @@ class OutboundRepository:
             self._client.update_item,
             TableName=self._table,
             Key=message_key(message_id),
-            UpdateExpression="SET sendSlotAt = :at, sendSlotVersion = :version",
-            ExpressionAttributeValues={":at": {"N": str(slot.at_us)}, ":version": {"N": str(slot.version)}},
+            UpdateExpression="SET " + SLOT_ASSIGNMENTS,
+            ExpressionAttributeValues=slot_values(slot),
         )
 
     def job_sending(self, message_id: str, at: datetime) -> None:
         self._set_status(message_id, "sending", at)
 
-    def job_will_retry(self, message_id: str, code: str, detail: str, at: datetime) -> None:
-        """A transient failure: the job goes back to the queue; the error is kept."""
-        self._set_status(message_id, "queued", at, code, detail)
+    def job_will_retry(
+        self, message_id: str, code: str, detail: str, at: datetime, holding: Slot | None = None
+    ) -> None:
+        """A transient failure: the job goes back to the queue; the error is kept, and the send slot
+        it waits for there (``holding``, after a 429) in the same write."""
+        self._set_status(message_id, "queued", at, code, detail, holding)
 
     def job_failed(self, message_id: str, code: str, detail: str, at: datetime) -> None:
         self._set_status(message_id, "failed", at, code, detail)
@@ -252,7 +255,13 @@ class OutboundRepository:
         }
 
     def _set_status(
-        self, message_id: str, status: str, at: datetime, code: str | None = None, detail: str = ""
+        self,
+        message_id: str,
+        status: str,
+        at: datetime,
+        code: str | None = None,
+        detail: str = "",
+        holding: Slot | None = None,
     ) -> None:
         expression = (
             "SET #status = :status, statusAt = :at, history = list_append(if_not_exists(history, :empty), :event)"
@@ -266,6 +275,9 @@ class OutboundRepository:
         if code:
             expression += ", lastError = :error"
             values[":error"] = {"M": {"code": {"S": code}, "detail": {"S": detail[:500]}, "at": {"S": iso_time(at)}}}
+        if holding is not None:
+            expression += ", " + SLOT_ASSIGNMENTS
+            values |= slot_values(holding)
         dynamodb_call(
             self._client.update_item,
             TableName=self._table,
@@ -277,6 +289,14 @@ class OutboundRepository:
 
     def _expires(self, at: datetime) -> str:
         return str(int((at + self._retention).timestamp()))
+
+
+# A job's held send slot: written by ``job_waiting`` (and a 429's retry), read back by ``held_slot``.
+SLOT_ASSIGNMENTS: Final = "sendSlotAt = :slot_at, sendSlotVersion = :slot_version"
+
+
+def slot_values(slot: Slot) -> dict[str, Any]:
+    return {":slot_at": {"N": str(slot.at_us)}, ":slot_version": {"N": str(slot.version)}}
 
 
 def held_slot(attributes: Mapping[str, Any]) -> Slot | None:
