@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from mmsrelay.outbound.job import json_schema
+from mmsrelay.outbound.contract import json_schema
 
 
 def render() -> str:
