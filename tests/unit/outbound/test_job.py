@@ -15,10 +15,12 @@ from jsonschema import Draft202012Validator  # (with moto[server])
 from mmsrelay.domain.outbound import OutboundMessage
 from mmsrelay.gateway_protocol.mm4_mime import build_mm4_forward
 from mmsrelay.outbound.job import InvalidJob, derived_message_id, message_id_of, parse_job
-from mmsrelay.outbound.schema import render
+from mmsrelay.outbound.schema import render, render_core
 from tests.support import EVENTS
 
-SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "outbound-job.schema.json"
+ROOT = Path(__file__).resolve().parents[3]
+SCHEMA = ROOT / "schemas" / "outbound-job.schema.json"
+CORE_SCHEMA = ROOT / "layers" / "shared" / "mmsrelay" / "outbound" / "job_core_schema.json"
 
 
 @pytest.mark.parametrize(
@@ -96,6 +98,11 @@ def test_a_given_message_id_is_the_idempotency_key() -> None:
 def test_the_published_schema_is_current() -> None:
     # When this fails: `make schema` and commit schemas/outbound-job.schema.json.
     assert SCHEMA.read_text() == render()
+
+
+def test_the_stored_validator_schema_is_current() -> None:
+    # When this fails: `make schema` and commit layers/shared/mmsrelay/outbound/job_core_schema.json.
+    assert CORE_SCHEMA.read_text() == render_core()
 
 
 # --- every field at and past its limit; line breaks where a header is made ------------------------
