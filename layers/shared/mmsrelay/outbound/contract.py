@@ -1,7 +1,9 @@
 """The outbound job's contract: the JSON body other services put on the outbound queue.
 
-These models are the contract: their JSON Schema is generated into ``schemas/outbound-job.schema.json``
-(``make schema``) and a test fails when the file is stale. Producers may validate against it.
+These models are the contract. ``make schema`` generates from them the JSON Schema producers may
+validate with (``schemas/outbound-job.schema.json``) and the core schema the relay validates with
+(``job_core_schema.json``, read by ``mmsrelay.outbound.job``, which does without pydantic); tests
+fail when either file is stale, and hold the relay's reading to these models.
 
 Example::
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mmsrelay.outbound.job import check_content
 
 # A number or short code as producers write it: optional +, digits, common separators.
 NUMBER_PATTERN = r"^\+?[0-9][0-9 ().\-]{2,20}$"
@@ -47,14 +51,6 @@ class S3Media(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     s3: str = Field(pattern=rf"^s3://[a-z0-9][a-z0-9.\-]{{1,61}}[a-z0-9]/{NO_CONTROL}+$", max_length=1100)
-
-    @property
-    def bucket(self) -> str:
-        return self.s3.removeprefix("s3://").split("/", 1)[0]
-
-    @property
-    def key(self) -> str:
-        return self.s3.removeprefix("s3://").split("/", 1)[1]
 
 
 class OutboundJob(BaseModel):
@@ -95,10 +91,7 @@ class OutboundJob(BaseModel):
 
     @model_validator(mode="after")
     def _has_content(self) -> Self:
-        if not self.text and not self.media:
-            raise ValueError("a message needs text or media")
-        if len(set(self.to)) != len(self.to):
-            raise ValueError("recipients must be distinct")
+        check_content(self.text, self.media, self.to)
         return self
 
 
