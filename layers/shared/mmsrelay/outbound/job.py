@@ -105,8 +105,10 @@ def parse_job(body: str) -> OutboundJob:
     try:
         fields = _validator().validate_json(body)
     except ValidationError as error:
+        # Without the errors' documentation links: pydantic_core imports pydantic to write them.
+        errors = error.errors(include_url=False, include_input=False)
         raise InvalidJob(
-            [f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()]
+            [f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in errors]
         ) from None
     return OutboundJob(
         message_id=fields["message_id"],
