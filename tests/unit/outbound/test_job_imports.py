@@ -1,4 +1,4 @@
-"""The outbound function reads jobs without pydantic (about 110 ms of its cold start:
+"""The outbound function reads jobs without pydantic (which cost its cold start about 75 ms:
 docs/decisions.md): its handler's import and its first jobs, in a fresh interpreter as a cold start
 sees them. pydantic is the contract's (``mmsrelay.outbound.contract``), for ``make schema``, the
 tests and the command line."""

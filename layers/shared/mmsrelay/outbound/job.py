@@ -1,11 +1,12 @@
 """The outbound job as the relay reads it from the queue.
 
 What a job may hold is the contract's: the pydantic models of ``mmsrelay.outbound.contract``,
-whose JSON Schema producers validate with. The relay reads a job without importing pydantic
-(docs/decisions.md: about 110 ms of the outbound function's cold start): ``pydantic_core`` validates
-it against the contract model's own core schema, stored as data by ``make schema``
-(``job_core_schema.json``), then runs the model's one rule across fields, ``check_content``, which
-the model calls too. Tests hold this reading to the model's: the same jobs, values and errors.
+whose JSON Schema producers validate with. The relay reads a job without importing pydantic or
+building the model (with pydantic_core, about 113 ms of the outbound function's cold start;
+docs/decisions.md): ``pydantic_core`` validates it against the contract model's own core schema,
+stored as data by ``make schema`` (``job_core_schema.json``), then runs the model's one rule
+across fields, ``check_content``, which the model calls too. Tests hold this reading to the
+model's: the same jobs, values and errors.
 """
 
 from __future__ import annotations
