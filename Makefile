@@ -83,8 +83,9 @@ lock: $(UV) ## re-resolve the locks and export the layer's requirements
 	$(UV) pip compile --quiet --python-version 3.13 --generate-hashes requirements/lambda-runtime.in -o requirements/lambda-runtime.txt
 
 .PHONY: schema
-schema: $(APP_VENV)/.synced ## regenerate schemas/outbound-job.schema.json from the job model
-	$(LOCAL_PATH) $(APP_PY) -m mmsrelay.outbound.schema schemas/outbound-job.schema.json
+schema: $(APP_VENV)/.synced ## regenerate the job contract's JSON Schema and the relay's stored validator schema
+	$(LOCAL_PATH) $(APP_PY) -m mmsrelay.outbound.schema schemas/outbound-job.schema.json \
+		layers/shared/mmsrelay/outbound/job_core_schema.json
 
 # ---------------------------------------------------------------- checks
 .PHONY: lint

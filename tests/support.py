@@ -1,20 +1,23 @@
-"""Helpers shared by the test tiers: the sample events and a metrics recorder."""
+"""Helpers shared by the test tiers: the sample events, a metrics recorder, a handler's imports."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
 import json
+import os
 import socketserver
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from devstack.stack import SAMPLE_WEBHOOK_PASSWORD, SAMPLE_WEBHOOK_USERNAME
+from tests.template import ROOT
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
+EVENTS = ROOT / "events"
 # The credentials the sample events carry (events/*.json); not a secret of any deployment.
 EVENT_USERNAME = SAMPLE_WEBHOOK_USERNAME
 EVENT_PASSWORD = SAMPLE_WEBHOOK_PASSWORD
@@ -67,3 +70,20 @@ def serving(
         server.shutdown()
         server.server_close()
         thread.join(timeout=stop_wait)
+
+
+def imported_by(function: str, then: str = "") -> set[str]:
+    """The modules a fresh interpreter holds once it has imported ``functions/<function>/app.py`` as
+    Lambda does (the function's folder, then the layer, on its path) and run ``then``, as a cold
+    start sees them."""
+    script = f"import json, sys\nimport app\n{then}\nprint(json.dumps(sorted(sys.modules)))"
+    environment = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / function), str(ROOT / "layers" / "shared")]),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "mms-relay",
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120, env=environment
+    )
+    return set(json.loads(loaded.stdout))

@@ -59,14 +59,12 @@ def child_command(module: str, *arguments: Path | str) -> list[str]:
 # runs from the 4th to the 12th of the sorted per-round ratios (96.5% coverage).
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 # What template.yaml gives every function besides its own settings (tracing off and log level INFO,
-# its defaults); the outbound function's PYDANTIC_DISABLE_PLUGINS changes nothing where pydantic is
-# never imported.
+# its defaults).
 GLOBAL_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "mms-relay",
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "POWERTOOLS_METRICS_NAMESPACE": "MmsRelay",
     "POWERTOOLS_TRACE_DISABLED": "true",
-    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 # Padding frames per round step, and the span they wrap around: a 16 KiB chunk holds about 140 of
 # invoke.py's padding frames, so the rounds' depths spread across more than one chunk.

@@ -2,7 +2,7 @@
 bucket, the job put on the outbound queue and, with ``--wait``, followed to its outcome.
 
 The job is checked by the model ``schemas/outbound-job.schema.json`` is generated from
-(``mmsrelay.outbound.job``), and its numbers by the parser the relay uses, in the stack's
+(``mmsrelay.outbound.contract``), and its numbers by the parser the relay uses, in the stack's
 ``DefaultCountryCode``: what this command accepts, the relay accepts. Nothing is uploaded or sent
 for a job that would be refused.
 """
@@ -22,7 +22,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from mmsrelay.domain.phone import InvalidPhoneNumber, is_phone_number, parse_number
-from mmsrelay.outbound.job import OutboundJob, derived_message_id
+from mmsrelay.outbound.contract import OutboundJob
+from mmsrelay.outbound.job import derived_message_id
 from mmsrelay_cli.errors import Failed, NotFound, TimedOut, UsageError
 from mmsrelay_cli.messages import DELIVERED, FINAL_DELIVERY, describe, failure
 from mmsrelay_cli.query_api import MessageReader, QueryApi

@@ -1,19 +1,15 @@
 """The webhook handlers import only what their first request uses (their cold start is a target:
-bench/README.md): no module of another function's use case, and none of the heavy libraries the
-outbound function needs (pydantic, requests, Powertools' idempotency, batch processor and
+bench/README.md): no module of another function's use case, no pydantic (the outbound job's
+contract; no function imports it: tests/unit/outbound/test_job_imports.py), none of the heavy
+libraries the outbound function needs (requests, Powertools' idempotency, batch processor and
 parameters), nor the X-Ray SDK with tracing off."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import imported_by
+
 HEAVY = (
     "pydantic",
     "requests",
@@ -26,20 +22,6 @@ HEAVY = (
 )
 # Modules of the same wiring module's other functions (the sweep, the mailed MM4 reports).
 OTHER_FUNCTIONS = ("mmsrelay.receipts.sweep", "mmsrelay.receipts.mailed", "mmsrelay.storage.report_objects")
-
-
-def imported_by(function: str) -> set[str]:
-    script = "import json, sys; import app; print(json.dumps(sorted(sys.modules)))"
-    environment = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions" / function), str(ROOT / "layers" / "shared")]),
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "mms-relay",
-    }
-    loaded = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120, env=environment
-    )
-    return set(json.loads(loaded.stdout))
 
 
 @pytest.mark.parametrize("function", ["inbound", "receipts", "media_link", "query"])

@@ -93,13 +93,14 @@ with mock_aws():
 
     from mmsrelay import aws
     from mmsrelay.wiring import inbound as w_inbound, media_link as w_link, query as w_query, receipts as w_receipts
+    # The objects themselves, held: an id alone could be the same address reused once the first is freed.
     def built():
         return [
-            id(aws.dynamodb_client()),
-            id(w_inbound.inbound_webhook(modules["inbound"].metrics)),
-            id(w_receipts.receipt_webhook(modules["receipts"].metrics)),
-            id(w_link.link_resolver()),
-            id(w_query.query_api()),
+            aws.dynamodb_client(),
+            w_inbound.inbound_webhook(modules["inbound"].metrics),
+            w_receipts.receipt_webhook(modules["receipts"].metrics),
+            w_link.link_resolver(),
+            w_query.query_api(),
         ]
 
     # An environment that served before (or built at init by a later change), then a restore.
@@ -111,7 +112,7 @@ with mock_aws():
             hook(*args, **kwargs)
         return random.random()
     one = restore()
-    after_restore_ids = built()
+    after_restore = built()
     second = serve()
     two = restore()
 
@@ -120,7 +121,7 @@ print(json.dumps({
     "models_loaded": models_loaded,
     "credentials_in_snapshot": credentials_in_snapshot,
     "first": first, "second": second,
-    "rebuilt": [a != b for a, b in zip(before_restore, after_restore_ids)],
+    "rebuilt": [a is not b for a, b in zip(before_restore, after_restore)],
     "random_differs": one != two,
 }))
 """

@@ -33,14 +33,14 @@ with mock_aws():
     seen = {"before_import": "PIL" in sys.modules}
 
     import functions.outbound.app  # the handler module, with everything it imports
-    from mmsrelay.outbound.job import OutboundJob
+    from mmsrelay.outbound.job import parse_job
     from mmsrelay.outbound.settings import OutboundSettings
     from mmsrelay.wiring.outbound import outbound_media
     import os
 
     media = outbound_media(OutboundSettings.from_environ(os.environ))
     def job(key, to=("+13105551212",)):
-        return OutboundJob.model_validate({"from": "12223334444", "to": list(to), "media": [{"s3": f"s3://media/{key}"}]})
+        return parse_job(json.dumps({"from": "12223334444", "to": list(to), "media": [{"s3": f"s3://media/{key}"}]}))
     seen["after_import"] = "PIL" in sys.modules
     media.for_https(job("outbound/small.jpg"), "m-1")
     media.for_mm4(job("outbound/small.jpg", ("+13105551212", "+13105551213")), "m-2")

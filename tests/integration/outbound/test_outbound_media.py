@@ -4,6 +4,7 @@ images over the message's limit fitted (Pillow) and stored beside their original
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,7 @@ from mmsrelay.media.objects import S3Objects
 from mmsrelay.media.presign import S3Presigner
 from mmsrelay.media.store import S3MediaStore
 from mmsrelay.outbound.fitting import ImageFitter
-from mmsrelay.outbound.job import OutboundJob
+from mmsrelay.outbound.job import OutboundJob, parse_job
 from mmsrelay.outbound.links import MediaLinkResolver, MediaLinks
 from mmsrelay.outbound.media import OutboundMedia
 from mmsrelay.storage.links import LinkRepository
@@ -100,9 +101,7 @@ def media(dynamodb: DynamoDBClient) -> dict[str, Any]:
 
 
 def job(*media: dict[str, str], text: str = "x", limit: int | None = None) -> OutboundJob:
-    return OutboundJob.model_validate(
-        {"from": "12223334444", "to": ["+13105551212"], "text": text, "media": list(media)}
-    )
+    return parse_job(json.dumps({"from": "12223334444", "to": ["+13105551212"], "text": text, "media": list(media)}))
 
 
 def with_limit(media: dict[str, Any], limit: int) -> OutboundMedia:

@@ -29,7 +29,7 @@ def test_a_valid_job_is_what_the_relay_reads_with_the_id_it_derives() -> None:
     prepared = prepare(request, BUCKET, "44")
     # Then the body is a job the relay's own model reads, and its id is the one the relay derives
     job = parse_job(prepared.body)
-    assert job.to == ["07700900123"]
+    assert job.to == ("07700900123",)
     assert prepared.message_id == derived_message_id(prepared.body)
     assert prepared.job["media"] == [{"url": "https://cdn.example.com/a.jpg"}]
 

@@ -1,6 +1,8 @@
 """Sending one job: transport choice, statuses, and what happens on each kind of failure."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from mmsrelay.domain.errors import (
     TransientSendError,
 )
 from mmsrelay.domain.outbound import OutboundMessage, SendResult, Transport
-from mmsrelay.outbound.job import parse_job
+from mmsrelay.outbound.job import OutboundJob, parse_job
 from mmsrelay.outbound.pace import SendDeferred
 from mmsrelay.outbound.records import backoff_seconds
 from mmsrelay.outbound.send import SendOutboundJob
@@ -25,9 +27,9 @@ from tests.unit.outbound.fakes import FakeGateway, FakeJobRecords, FakeMedia, Ma
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 
 
-def job(event: str = "outbound_https_one_image.json", **changes: object):  # type: ignore[no-untyped-def]
+def job(event: str = "outbound_https_one_image.json", **changes: Any) -> OutboundJob:
     body = (EVENTS / event).read_text()
-    return parse_job(body).model_copy(update=changes)
+    return dataclasses.replace(parse_job(body), **changes)
 
 
 def use_case(media: FakeMedia | None = None):  # type: ignore[no-untyped-def]
@@ -51,7 +53,7 @@ def test_auto_picks_https_for_one_recipient_with_one_attachment_else_mm4(event: 
 
 
 def test_two_attachments_to_one_number_go_over_mm4() -> None:
-    two = job("outbound_group_mm4.json", to=["+13105551212"])
+    two = job("outbound_group_mm4.json", to=("+13105551212",))
     assert choose_transport(two) == "mm4"
 
 
@@ -173,7 +175,7 @@ def test_an_impossible_recipient_fails_the_job_naming_the_field_and_why(to: str,
     send, repository, _ = use_case()
     gateway = FakeGateway()
     # When it is handled
-    outcome = send(job(to=[to]), "m-5", gateway)
+    outcome = send(job(to=(to,)), "m-5", gateway)
     # Then nothing is sent, and the job fails saying which field and why (never the number)
     assert outcome == {"status": "failed", "code": "invalid_number"}
     assert gateway.sent == []

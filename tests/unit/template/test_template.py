@@ -7,11 +7,9 @@ import importlib
 import shlex
 import tomllib
 from collections.abc import Callable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import grimp
 import pytest
 
 from mmsrelay.events.settings import EventSettings
@@ -81,29 +79,6 @@ def _handler_calls(function: str) -> set[str]:
     }
 
 
-def _reaches(function: str, package: str) -> bool:
-    """Whether the handler's own modules import ``package``, directly or through the shared package."""
-    source = ROOT / resources("AWS::Serverless::Function")[function]["Properties"]["CodeUri"] / "app.py"
-    imported = {
-        node.module
-        for node in ast.walk(ast.parse(source.read_text()))
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
-    if any(name.split(".")[0] == package for name in imported):
-        return True
-    graph = _import_graph()
-    return any(
-        graph.chain_exists(importer=name, imported=package, as_packages=True)
-        for name in imported
-        if name.startswith("mmsrelay") and name in graph.modules
-    )
-
-
-@cache
-def _import_graph() -> grimp.ImportGraph:
-    return grimp.build_graph("mmsrelay", include_external_packages=True, cache_dir=None)
-
-
 # Variables read by a library the handler uses rather than by the function's settings: the
 # package whose source must read that very name, and what makes the function read it.
 LIBRARY_VARIABLES: dict[str, tuple[str, Callable[[str], bool]]] = {
@@ -118,7 +93,6 @@ LIBRARY_VARIABLES: dict[str, tuple[str, Callable[[str], bool]]] = {
             != tracing_enabled({"POWERTOOLS_TRACE_DISABLED": "true"})
         ),
     ),
-    "PYDANTIC_DISABLE_PLUGINS": ("pydantic", lambda function: _reaches(function, "pydantic")),
 }
 
 

@@ -1,56 +1,48 @@
-"""The outbound job: the JSON body other services put on the outbound queue.
+"""The outbound job as the relay reads it from the queue.
 
-This model is the contract: its JSON Schema is generated into ``schemas/outbound-job.schema.json``
-(``make schema``) and a test fails when the file is stale. Producers may validate against it.
-
-Example::
-
-    {"messageId": "order-1234-shipped", "from": "12223334444", "to": ["+13105551212"],
-     "text": "Your order shipped", "subject": "Order 1234",
-     "media": [{"s3": "s3://<MediaBucketName>/outbound/labels/1234.png"}],
-     "deliveryReport": true}
+What a job may hold is the contract's: the pydantic models of ``mmsrelay.outbound.contract``,
+whose JSON Schema producers validate with. The relay reads a job without importing pydantic or
+building the model (with pydantic_core, about 113 ms of the outbound function's cold start;
+docs/decisions.md): ``pydantic_core`` validates it against the contract model's own core schema,
+stored as data by ``make schema`` (``job_core_schema.json``), then runs the model's one rule
+across fields, ``check_content``, which the model calls too. Tests hold this reading to the
+model's: the same jobs, values and errors.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Literal, Self
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import SchemaValidator, ValidationError
+from pydantic_core.core_schema import no_info_after_validator_function
 
 from mmsrelay.domain.errors import PermanentError
 
-# A number or short code as producers write it: optional +, digits, common separators.
-NUMBER_PATTERN = r"^\+?[0-9][0-9 ().\-]{2,20}$"
-MESSAGE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
-# A character that cannot break a header or a line: no C0 or C1 control (CR, LF, NUL, tab...), no
-# Unicode line or paragraph separator. Spelt so that pydantic's engine and a JSON Schema (ECMA-262)
-# validator read it alike (ECMA's "." would exclude CR and the separators, Rust's only LF).
-NO_CONTROL = r"[^\x00-\x1F\x7F-\x9F\u2028\u2029]"
-SUBJECT_PATTERN = rf"^{NO_CONTROL}*$"
-MAX_RECIPIENTS = 10  # carriers commonly cap a group MMS at 10 participants
-MAX_MEDIA = 10
-
-Number = Annotated[str, Field(pattern=NUMBER_PATTERN, examples=["+13105551212"])]
+# Written by `make schema` from the contract (mmsrelay.outbound.schema); shipped in the layer.
+CORE_SCHEMA: Final = Path(__file__).with_name("job_core_schema.json")
 
 
-class UrlMedia(BaseModel):
+@dataclass(frozen=True)
+class UrlMedia:
     """An attachment the relay (MM4) or the gateway (HTTPS) fetches from a public https URL."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str
 
-    url: str = Field(
-        pattern=r"^https://[^\s\x00-\x1F\x7F-\x9F]+$", max_length=2048, examples=["https://cdn.example.com/a.jpg"]
-    )
+    def request(self) -> dict[str, str]:
+        return {"url": self.url}
 
 
-class S3Media(BaseModel):
+@dataclass(frozen=True)
+class S3Media:
     """An attachment stored in the relay's media bucket (``s3://<bucket>/<key>``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    s3: str = Field(pattern=rf"^s3://[a-z0-9][a-z0-9.\-]{{1,61}}[a-z0-9]/{NO_CONTROL}+$", max_length=1100)
+    s3: str
 
     @property
     def bucket(self) -> str:
@@ -60,50 +52,36 @@ class S3Media(BaseModel):
     def key(self) -> str:
         return self.s3.removeprefix("s3://").split("/", 1)[1]
 
+    def request(self) -> dict[str, str]:
+        return {"s3": self.s3}
 
-class OutboundJob(BaseModel):
-    """One MMS to send: to one number (HTTPS or MM4) or to a group of up to 10 (MM4)."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        populate_by_name=True,
-        str_strip_whitespace=True,
-        title="mms-relay outbound job",
-    )
+@dataclass(frozen=True)
+class OutboundJob:
+    """One MMS to send, validated: the contract's fields, under the same names."""
 
-    message_id: str | None = Field(
-        default=None,
-        alias="messageId",
-        pattern=MESSAGE_ID_PATTERN,
-        description="Idempotency key: a job with a messageId already sent is not sent again. "
-        "When absent, one is derived from the body, so an identical body is sent once.",
-    )
-    sender: Number = Field(alias="from", description="Our short or long code sending the message.")
-    to: list[Number] = Field(
-        min_length=1, max_length=MAX_RECIPIENTS, description="Recipients; more than one is a group MMS (MM4)."
-    )
-    text: str = Field(default="", max_length=5000)
-    subject: str | None = Field(
-        default=None,
-        max_length=100,
-        pattern=SUBJECT_PATTERN,
-        description="One line: it becomes the MM4 Subject header (no control characters, no line breaks).",
-    )
-    media: list[UrlMedia | S3Media] = Field(default_factory=list, max_length=MAX_MEDIA)
-    delivery_report: bool = Field(default=False, alias="deliveryReport")
-    transport: Literal["auto", "https", "mm4"] = Field(
-        default="auto",
-        description="auto: HTTPS for one recipient with one attachment, MM4 otherwise.",
-    )
+    message_id: str | None
+    sender: str
+    to: tuple[str, ...]
+    text: str
+    subject: str | None
+    media: tuple[UrlMedia | S3Media, ...]
+    delivery_report: bool
+    transport: Literal["auto", "https", "mm4"]
 
-    @model_validator(mode="after")
-    def _has_content(self) -> Self:
-        if not self.text and not self.media:
-            raise ValueError("a message needs text or media")
-        if len(set(self.to)) != len(self.to):
-            raise ValueError("recipients must be distinct")
-        return self
+    def request(self) -> dict[str, Any]:
+        """The job as the contract writes it (JSON names, absent values left out): its record keeps this."""
+        request = {
+            "messageId": self.message_id,
+            "from": self.sender,
+            "to": list(self.to),
+            "text": self.text,
+            "subject": self.subject,
+            "media": [item.request() for item in self.media],
+            "deliveryReport": self.delivery_report,
+            "transport": self.transport,
+        }
+        return {name: value for name, value in request.items() if value is not None}
 
 
 class InvalidJob(PermanentError):
@@ -116,13 +94,52 @@ class InvalidJob(PermanentError):
         self.errors = errors
 
 
+def check_content(text: str, media: Sequence[object], to: Sequence[str]) -> None:
+    """The job's rule across fields: the contract model's validator, and the relay's after the schema."""
+    if not text and not media:
+        raise ValueError("a message needs text or media")
+    if len(set(to)) != len(to):
+        raise ValueError("recipients must be distinct")
+
+
 def parse_job(body: str) -> OutboundJob:
     try:
-        return OutboundJob.model_validate_json(body)
+        fields = _validator().validate_json(body)
     except ValidationError as error:
+        # Without the errors' documentation links: pydantic_core imports pydantic to write them.
+        errors = error.errors(include_url=False, include_input=False)
         raise InvalidJob(
-            [f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()]
+            [f"{'.'.join(str(part) for part in e['loc']) or 'body'}: {e['msg']}" for e in errors]
         ) from None
+    return OutboundJob(
+        message_id=fields["message_id"],
+        sender=fields["sender"],
+        to=tuple(fields["to"]),
+        text=fields["text"],
+        subject=fields["subject"],
+        media=tuple(UrlMedia(item["url"]) if "url" in item else S3Media(item["s3"]) for item in fields["media"]),
+        delivery_report=fields["delivery_report"],
+        transport=fields["transport"],
+    )
+
+
+@cache
+def _validator() -> SchemaValidator:
+    """The stored schema, then ``check_content``; built by the first job, not at import."""
+    stored = json.loads(CORE_SCHEMA.read_text(), object_hook=_labelled_choices)
+    return SchemaValidator(no_info_after_validator_function(_with_content, stored))
+
+
+def _labelled_choices(node: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no tuples: a union's labelled choice, ``[schema, "UrlMedia"]``, is a tuple again."""
+    if node.get("type") == "union":
+        node["choices"] = [tuple(choice) if isinstance(choice, list) else choice for choice in node["choices"]]
+    return node
+
+
+def _with_content(fields: dict[str, Any]) -> dict[str, Any]:
+    check_content(fields["text"], fields["media"], fields["to"])
+    return fields
 
 
 def derived_message_id(body: str, prefix: str = "auto") -> str:
@@ -136,10 +153,3 @@ def derived_message_id(body: str, prefix: str = "auto") -> str:
 
 def message_id_of(job: OutboundJob, body: str) -> str:
     return job.message_id or derived_message_id(body)
-
-
-def json_schema() -> dict[str, object]:
-    schema = OutboundJob.model_json_schema(by_alias=True)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://mms-relay/schemas/outbound-job.schema.json"
-    return schema

@@ -85,9 +85,7 @@ class SendOutboundJob:
 
     def __call__(self, job: OutboundJob, message_id: str, send: Sender) -> dict[str, Any]:
         log = {"message_id": message_id, "recipients": len(job.to), "attachments": len(job.media)}
-        taken = self._repository.job_queued(
-            message_id, job.model_dump(by_alias=True, exclude_none=True), job.transport, self._clock()
-        )
+        taken = self._repository.job_queued(message_id, job.request(), job.transport, self._clock())
         if taken.sent is not None:
             # Sent and recorded, but the delivery was not completed (the process died after the
             # record): the gateway has it, so it is not sent again. The window for a duplicate
