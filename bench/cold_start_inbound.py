@@ -33,7 +33,9 @@ from bench.coldstart.harness import (
 )
 from gatewaysim import images
 from gatewaysim.media_host import MediaHost
+from tests.integration.conftest import create_messages_table
 from tests.support import EVENT_PASSWORD, EVENT_USERNAME, load_event
+from tests.template import function_environment
 
 TARGET_RATIO = 1.25
 FUNCTION = ROOT / "functions" / "inbound"
@@ -48,37 +50,22 @@ def provision(endpoint: str) -> dict[str, str]:
 
 
 def provision_with(session: boto3.Session, endpoint: str | None = None) -> dict[str, str]:
-    """Creates the inbound function's resources through ``session``; returns its environment."""
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    dynamodb.create_table(
-        TableName="messages",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-    )
+    """Creates the inbound function's resources through ``session``; returns its environment as
+    template.yaml sets it (its defaults, but media fetched from the local host over plain HTTP)."""
+    create_messages_table(session.client("dynamodb", endpoint_url=endpoint), "messages")
     session.client("s3", endpoint_url=endpoint).create_bucket(Bucket="media")
     queue = session.client("sqs", endpoint_url=endpoint).create_queue(QueueName="media-retry")["QueueUrl"]
     secret = session.client("secretsmanager", endpoint_url=endpoint).create_secret(
         Name="webhook", SecretString=json.dumps({"username": EVENT_USERNAME, "password": EVENT_PASSWORD})
     )["ARN"]
-    return {
-        **GLOBAL_ENVIRONMENT,
-        "MESSAGES_TABLE_NAME": "messages",
-        "MEDIA_BUCKET_NAME": "media",
-        "MEDIA_RETRY_QUEUE_URL": queue,
-        "MEDIA_ALLOWED_HOSTS": "127.0.0.1",
-        "ALLOW_INSECURE_MEDIA_FETCH": "true",
-        "MAX_MEDIA_BYTES": "5242880",
-        "MEDIA_RETRY_MAX_ATTEMPTS": "8",
-        "MEDIA_RETRY_FIRST_DELAY_SECONDS": "30",
-        "MESSAGE_RETENTION_DAYS": "400",
-        "DEFAULT_COUNTRY_CODE": "1",
-        "WEBHOOK_CREDENTIALS_SECRET_ARN": secret,
-        "MAX_WEBHOOK_BODY_BYTES": "262144",
+    names = {
+        "MessagesTable": "messages",
+        "MediaBucket": "media",
+        "MediaRetryQueue": queue,
+        "WebhookCredentialsSecret.Id": secret,
     }
+    parameters = {"MediaAllowedHosts": "127.0.0.1", "AllowInsecureMediaFetch": "true"}
+    return {**GLOBAL_ENVIRONMENT, **function_environment("InboundFunction", names, parameters)}
 
 
 class CopyCheck:
