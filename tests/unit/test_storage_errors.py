@@ -53,3 +53,24 @@ def test_a_bad_request_is_raised_as_it_came() -> None:
     with pytest.raises(ClientError) as raised:
         dynamodb_call(failing(invalid))
     assert raised.value is invalid
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (client_error("ProvisionedThroughputExceededException"), "ProvisionedThroughputExceededException"),
+        (EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"), "EndpointConnectionError"),
+    ],
+)
+def test_a_call_worth_retrying_says_which_call_failed_and_how(
+    error: Exception, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A StorageUnavailable reaches the job's record as its class name only: the log says what it was.
+    def update_item(**request: Any) -> Any:
+        raise error
+
+    with pytest.raises(StorageUnavailable), caplog.at_level("WARNING", logger="mmsrelay.storage.errors"):
+        dynamodb_call(update_item)
+    (record,) = caplog.records
+    assert record.__dict__["call"] == "update_item"
+    assert said in (record.__dict__.get("error_code"), record.__dict__.get("error_type"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -11,6 +12,7 @@ from mmsrelay.aws import error_code
 from mmsrelay.domain.errors import TransientError
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class StorageUnavailable(TransientError):
@@ -60,6 +62,15 @@ def dynamodb_call(operation: Callable[..., T], **request: Any) -> T:
     except ClientError as error:
         if error_code(error) == "ConditionalCheckFailedException":
             raise ConditionFailed(cast("Mapping[str, Any]", error.response.get("Item", {}))) from error
+        if retryable_code(error):
+            logger.warning(
+                "dynamodb refused the call", extra={"call": _name(operation), "error_code": error_code(error)}
+            )
         raise translated(error) from error
     except BotoCoreError as error:
+        logger.warning("dynamodb unreachable", extra={"call": _name(operation), "error_type": type(error).__name__})
         raise StorageUnavailable("dynamodb unreachable") from error
+
+
+def _name(operation: Callable[..., Any]) -> str:
+    return str(getattr(operation, "__name__", "call"))

@@ -64,6 +64,7 @@ class SendRateRepository:
                 return self._reserve_once(code, state, rate, cost, now_us)
             except ConditionFailed as refused:
                 state = self._learn(code, refused.item)
+        logger.warning("send schedule contended: no slot reserved", extra={"send_code": code})
         raise StorageUnavailable("send schedule contended")
 
     def slow_down(self, code: str, rate: float, pause_seconds: float | None, now_us: int) -> None:
