@@ -34,7 +34,10 @@ def simulator() -> Iterator[GatewaySimulator]:
 
 
 @pytest.fixture
-def deployed(aws: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def deployed(
+    aws: None, atomic_items: None, simulator: GatewaySimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    # atomic_items: a batch's threads race for their code's schedule and their records, as on DynamoDB.
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     create_messages_table(dynamodb)
     dynamodb.create_table(
@@ -253,7 +256,10 @@ def test_a_gateway_outage_fails_only_that_record_and_nothing_is_sent_twice(
     assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(3)]
 
 
-@pytest.mark.usefixtures("atomic_items")  # the batch's threads race for the code's schedule
+# A burst whose last slots are well over 2 s away at 2 per second, however slowly it is claimed.
+JOBS_IN_BURST = 8
+
+
 def test_a_burst_of_one_code_is_paced_so_a_gateway_enforcing_its_rate_never_throttles_it(
     deployed: dict[str, Any], simulator: GatewaySimulator
 ) -> None:
@@ -267,21 +273,23 @@ def test_a_burst_of_one_code_is_paced_so_a_gateway_enforcing_its_rate_never_thro
             "text": "hi",
             "media": [{"url": "https://cdn.example.com/a.jpg"}],
         }
-        for n in range(6)
+        for n in range(JOBS_IN_BURST)
     }
     try:
-        # When six of its jobs arrive in one batch, and what goes back to wait is delivered again
+        # When eight of its jobs arrive in one batch, and what goes back to wait is delivered again
         answer = outbound_app.lambda_handler(sqs_event(*jobs.values()), LambdaContextStub())
         waited = [jobs[failure["itemIdentifier"]] for failure in answer["batchItemFailures"]]
         again = outbound_app.lambda_handler(sqs_event(*waited), LambdaContextStub())
     finally:
         simulator.http_api.limit_rates(None)
-    # Then all six reach the gateway and it refused none (sent at once, four would have been refused)
+    # Then all eight reach the gateway and it refused none (sent at once, six would have been refused)
     assert again == {"batchItemFailures": []}
-    assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(6)]
+    assert sorted(m.destination for m in simulator.http_api.sent) == [f"1310555{n:04d}" for n in range(JOBS_IN_BURST)]
     assert simulator.http_api.rate_limited == []
     # And the jobs whose slot was more than 2 s away waited in the queue, the others in the invocation
-    assert 1 <= len(waited) <= 2
+    # (slots 0.5 s apart: those at 2.5, 3 and 3.5 s, and 2 s when claimed at once; the last one
+    # still waits when a busy machine spreads the eight claims over up to 1.5 s)
+    assert 1 <= len(waited) <= 4
     assert all(message_item(deployed, job["messageId"])["attempts"] == {"N": "2"} for job in waited)
 
 

@@ -63,7 +63,8 @@ class ScriptedGateway:
 
 
 @pytest.fixture
-def outbound(dynamodb: DynamoDBClient) -> dict[str, Any]:
+def outbound(dynamodb: DynamoDBClient, atomic_items: None) -> dict[str, Any]:
+    # atomic_items: a batch's threads race for their code's schedule and their records, as on DynamoDB.
     dynamodb.create_table(
         TableName="idempotency",
         BillingMode="PAY_PER_REQUEST",
@@ -152,7 +153,6 @@ def test_a_redelivered_job_is_not_sent_again(outbound: dict[str, Any]) -> None:
     assert gateway.sent == ["once"]
 
 
-@pytest.mark.usefixtures("atomic_items")  # two copies race for the idempotency record
 def test_the_same_message_id_put_twice_in_one_batch_is_sent_once(outbound: dict[str, Any]) -> None:
     gateway = ScriptedGateway(latency=0.2)
     answer = run(outbound, batch([job("twice"), job("twice")]), gateway)
@@ -187,7 +187,6 @@ class GatewayHeldUntil(ScriptedGateway):
         return super().__call__(transport, message)
 
 
-@pytest.mark.usefixtures("atomic_items")  # two copies race for the idempotency record
 def test_the_copy_that_finds_its_job_in_progress_is_looked_at_again_after_the_back_off(
     outbound: dict[str, Any], dynamodb: DynamoDBClient
 ) -> None:
