@@ -62,11 +62,12 @@ def dynamodb_call(operation: Callable[..., T], **request: Any) -> T:
     except ClientError as error:
         if error_code(error) == "ConditionalCheckFailedException":
             raise ConditionFailed(cast("Mapping[str, Any]", error.response.get("Item", {}))) from error
-        if retryable_code(error):
+        outcome = translated(error)
+        if isinstance(outcome, StorageUnavailable):
             logger.warning(
                 "dynamodb refused the call", extra={"call": _name(operation), "error_code": error_code(error)}
             )
-        raise translated(error) from error
+        raise outcome from error
     except BotoCoreError as error:
         logger.warning("dynamodb unreachable", extra={"call": _name(operation), "error_type": type(error).__name__})
         raise StorageUnavailable("dynamodb unreachable") from error
