@@ -4,12 +4,12 @@ from collections import Counter
 
 import pytest
 
-from bench.outbound_stack import RATE_CODES, RATE_JOBS, interleaved_codes, read_in_order, shuffled_codes
+from bench.outbound_stack import RATE_CODES, RATE_JOBS, RATE_TOTAL, interleaved_codes, read_in_order, shuffled_codes
 
 
 def test_every_second_of_the_interleaved_burst_holds_each_code_at_its_rate() -> None:
     codes = interleaved_codes(11)
-    block = round(sum(RATE_CODES.values()))
+    block = round(RATE_TOTAL)
     assert len(codes) >= RATE_JOBS
     assert len(codes) % block == 0
     for start in range(0, len(codes), block):
@@ -18,8 +18,7 @@ def test_every_second_of_the_interleaved_burst_holds_each_code_at_its_rate() -> 
 
 def test_the_shuffled_burst_is_in_proportion_overall() -> None:
     counts = Counter(shuffled_codes(11))
-    total = sum(RATE_CODES.values())
-    assert counts == {code: round(RATE_JOBS * rate / total) for code, rate in RATE_CODES.items()}
+    assert counts == {code: round(RATE_JOBS * rate / RATE_TOTAL) for code, rate in RATE_CODES.items()}
 
 
 def test_read_in_order_gives_every_code_its_rate_when_the_order_allows_it() -> None:
